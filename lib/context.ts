@@ -1,0 +1,202 @@
+/**
+ * The Context: everything a command receives. `lib/` reads no globals
+ * (`Deno.env`, `Deno.exit`, `console`); `cli.ts` builds the real Context and
+ * tests build fakes with {@linkcode createTestContext}.
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import { getLogger } from "@logtape/logtape";
+import type { ProcessRunner } from "./process.ts";
+import { SecretRegistry } from "./secrets.ts";
+import type { CdxConfig } from "./config.ts";
+import { ExitHooks } from "./lifecycle.ts";
+import type { KeyringStore } from "./keyring/store.ts";
+
+/** Read access to environment variables. */
+export interface Env {
+  get(name: string): string | undefined;
+  /** A snapshot of all variables (for diagnostics: callers print names only). */
+  toObject(): Record<string, string>;
+}
+
+/** An output stream (stdout or stderr). */
+export interface Output {
+  /** Writes text or bytes; resolves when the bytes are handed to the OS. */
+  write(data: string | Uint8Array): Promise<void>;
+  /** Synchronous write, for log sinks. */
+  writeSync(data: string | Uint8Array): void;
+  /** Whether the stream is a terminal. */
+  readonly isTTY: boolean;
+  /** Whether ANSI colours may be used on it. */
+  readonly color: boolean;
+  /** Terminal width, when known. */
+  readonly columns?: number;
+}
+
+/** The standard input. */
+export interface Input {
+  /** Whether stdin is a terminal. */
+  readonly isTTY: boolean;
+  /** The raw byte stream (read it once). */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Reads a line typed at the terminal (prompts); undefined at end of input. */
+  readLine?(signal?: AbortSignal): Promise<string | undefined>;
+}
+
+/** Time, injectable for tests. */
+export interface Clock {
+  /** Wall clock, ms since the epoch. */
+  now(): number;
+  /** Monotonic clock, ms. */
+  monotonic(): number;
+}
+
+/** Console log levels of `--log-level`. */
+export const LOG_LEVELS = ["error", "warn", "info", "debug", "trace"] as const;
+/** A console log level. */
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/** Options that apply to every command. */
+export interface GlobalOptions {
+  /** `--codex-home` / `CODEX_HOME` / `~/.codex`, resolved to an absolute path. */
+  codexHome: string;
+  /** Console log level. */
+  logLevel: LogLevel;
+  /** Whether colour output is allowed (`--no-color`, `NO_COLOR`). */
+  color: boolean;
+}
+
+/** What every command receives. */
+export interface Context {
+  readonly env: Env;
+  readonly stdin: Input;
+  readonly stdout: Output;
+  readonly stderr: Output;
+  readonly fetch: typeof fetch;
+  readonly clock: Clock;
+  /** Aborted by Ctrl-C / SIGTERM; every long operation takes it. */
+  readonly signal: AbortSignal;
+  /** Root logger, category `["cdx"]`; modules use `logger.getChild("auth")`. */
+  readonly logger: Logger;
+  /** `$CODEX_HOME/config.toml`, loaded once. */
+  readonly config: CdxConfig;
+  /** The only way to spawn children. */
+  readonly runner: ProcessRunner;
+  /** The OS keychain (created on first use; throws KeyringUnavailableError if none). */
+  readonly keyring: () => KeyringStore;
+  /** Secrets handled by this process, masked in logs, errors and bundles. */
+  readonly secrets: SecretRegistry;
+  readonly globals: GlobalOptions;
+  /** Work to run when the process ends (normal, error or Ctrl-C). */
+  readonly exitHooks: ExitHooks;
+  /** The command line as given (for log headers; mask secrets before printing). */
+  readonly argv: readonly string[];
+  /** cdx's version. */
+  readonly version: string;
+  /** OS cdx runs on (`Deno.build.os`, injectable for tests). */
+  readonly os: typeof Deno.build.os;
+}
+
+const encoder = new TextEncoder();
+
+/** An {@linkcode Output} that collects what is written, for tests. */
+export class MemoryOutput implements Output {
+  readonly chunks: Uint8Array[] = [];
+  constructor(readonly isTTY = false, readonly color = false, readonly columns?: number) {}
+  write(data: string | Uint8Array): Promise<void> {
+    this.writeSync(data);
+    return Promise.resolve();
+  }
+  writeSync(data: string | Uint8Array): void {
+    this.chunks.push(typeof data === "string" ? encoder.encode(data) : data.slice());
+  }
+  /** Everything written so far, as text. */
+  text(): string {
+    return new TextDecoder().decode(concatBytes(this.chunks));
+  }
+}
+
+function concatBytes(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+/** An {@linkcode Env} over a plain object. */
+export function mapEnv(vars: Record<string, string | undefined>): Env {
+  const clean = Object.fromEntries(
+    Object.entries(vars).filter((e): e is [string, string] => e[1] !== undefined),
+  );
+  return { get: (name) => clean[name], toObject: () => ({ ...clean }) };
+}
+
+/** An {@linkcode Input} over fixed bytes or text. */
+export function memoryInput(data: string | Uint8Array = "", isTTY = false): Input {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  return {
+    isTTY,
+    readable: new ReadableStream({
+      start(controller) {
+        if (bytes.length) controller.enqueue(bytes);
+        controller.close();
+      },
+    }),
+  };
+}
+
+/** The real clock. */
+export const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now() };
+
+/** Overrides for {@linkcode createTestContext}. */
+export type TestContextOptions = Partial<Omit<Context, "globals">> & {
+  globals?: Partial<GlobalOptions>;
+};
+
+/**
+ * A Context for tests: memory streams, an empty env, no config, a runner that
+ * refuses to spawn unless one is given.
+ *
+ * @example
+ * ```ts
+ * const ctx = createTestContext({ env: mapEnv({ CODEX_HOME: dir }) });
+ * await runLoginStatus(ctx, {});
+ * assert.match((ctx.stderr as MemoryOutput).text(), /Not logged in/);
+ * ```
+ */
+export function createTestContext(overrides: TestContextOptions = {}): Context {
+  const { globals, ...rest } = overrides;
+  return {
+    env: mapEnv({}),
+    stdin: memoryInput(),
+    stdout: new MemoryOutput(),
+    stderr: new MemoryOutput(),
+    fetch: () => Promise.reject(new Error("no network in this test")),
+    clock: systemClock,
+    signal: new AbortController().signal,
+    logger: getLogger(["cdx"]),
+    config: { path: "", values: {} },
+    runner: {
+      run: (cmd) => Promise.reject(new Error(`test context: no runner for ${cmd}`)),
+    },
+    keyring: () => {
+      throw new Error("test context: no keyring given");
+    },
+    secrets: new SecretRegistry(),
+    exitHooks: new ExitHooks(),
+    argv: [],
+    version: "0.0.0-test",
+    os: Deno.build.os,
+    ...rest,
+    globals: {
+      codexHome: "/nonexistent/.codex",
+      logLevel: "warn",
+      color: false,
+      ...globals,
+    },
+  };
+}

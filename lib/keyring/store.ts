@@ -1,0 +1,56 @@
+/**
+ * The KeyringStore interface — the TypeScript form of codex's
+ * `keyring-store` trait — and its typed errors.
+ *
+ * `load` returns `undefined` only when the item is truly absent: a locked,
+ * unreachable or hung keychain is an error, never "absent".
+ *
+ * @module
+ */
+
+/** A keychain: one secret per (service, account). */
+export interface KeyringStore {
+  /** The secret, or `undefined` when no such item exists. */
+  load(service: string, account: string): Promise<string | undefined>;
+  /** Creates or replaces the item. */
+  save(service: string, account: string, value: string): Promise<void>;
+  /** Removes the item; `true` when something was deleted. */
+  delete(service: string, account: string): Promise<boolean>;
+  /** Human-readable name of the backend, e.g. `"Secret Service (secret-tool)"`. */
+  describe(): string;
+}
+
+/** Any keychain failure. Carries the tool's message, never the secret. */
+export class KeyringError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "KeyringError";
+  }
+}
+
+/** The keychain cannot be used at all: tool missing, no D-Bus, no Secret Service provider. */
+export class KeyringUnavailableError extends KeyringError {
+  /** How to make it available (install hint). */
+  readonly hint?: string;
+  constructor(message: string, options?: ErrorOptions & { hint?: string }) {
+    super(message, options);
+    this.name = "KeyringUnavailableError";
+    this.hint = options?.hint;
+  }
+}
+
+/** The keychain (or collection) is locked and cdx cannot prompt to unlock it. */
+export class KeyringLockedError extends KeyringError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "KeyringLockedError";
+  }
+}
+
+/** A keychain call did not finish within its bound (hung daemon, ACL prompt). */
+export class KeyringTimeoutError extends KeyringError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "KeyringTimeoutError";
+  }
+}
