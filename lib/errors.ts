@@ -1,6 +1,6 @@
 /**
  * cdx's error types and its exit-code table — the one place both live.
- * The README's table is generated from {@linkcode EXIT_CODES} (see
+ * The README's table mirrors {@linkcode EXIT_CODES} (see
  * `tests/readme_test.ts`, which keeps them in step).
  *
  * @module

@@ -1,0 +1,325 @@
+/**
+ * The `auth.json` model, exactly as codex writes and reads it: field order,
+ * `auth_mode` resolution, pretty JSON without a trailing newline, unknown
+ * fields kept. Plus the legacy `device_code_tokens.json` reader and the one
+ * atomic file writer every credential byte goes through.
+ *
+ * @module
+ */
+
+/** `tokens.oauth_provenance` (codex 0.169.0): who issued the tokens. */
+export interface OAuthProvenance {
+  issuer: string;
+  client_id: string;
+  [key: string]: unknown;
+}
+
+/** `tokens` of a ChatGPT login. */
+export interface TokenData {
+  id_token: string;
+  access_token: string;
+  refresh_token: string;
+  account_id?: string | null;
+  oauth_provenance?: OAuthProvenance;
+  login_owner_id?: string;
+  [key: string]: unknown;
+}
+
+/** The content of auth.json (and of the keychain item). Unknown keys are kept. */
+export interface AuthData {
+  auth_mode?: string;
+  OPENAI_API_KEY?: string | null;
+  tokens?: TokenData;
+  last_refresh?: string;
+  [key: string]: unknown;
+}
+
+/** How a credential authenticates requests. */
+export type AuthKind = "apikey" | "chatgpt";
+
+/** File names inside CODEX_HOME. */
+export const AUTH_FILE = "auth.json";
+/** The legacy token file some older tools left in CODEX_HOME. */
+export const LEGACY_TOKEN_FILE = "device_code_tokens.json";
+
+const TOP_ORDER = [
+  "auth_mode",
+  "OPENAI_API_KEY",
+  "tokens",
+  "last_refresh",
+  "agent_identity",
+  "personal_access_token",
+];
+const TOKEN_ORDER = [
+  "id_token",
+  "access_token",
+  "refresh_token",
+  "account_id",
+  "oauth_provenance",
+  "login_owner_id",
+];
+
+function ordered(value: Record<string, unknown>, order: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of order) if (value[key] !== undefined) out[key] = value[key];
+  for (const [key, v] of Object.entries(value)) {
+    if (!(key in out) && v !== undefined) out[key] = v;
+  }
+  return out;
+}
+
+/** The object in codex's key order (known keys first, unknown keys after, in their order). */
+export function canonicalAuth(auth: AuthData): Record<string, unknown> {
+  const top = ordered(auth, TOP_ORDER);
+  if (auth.tokens) top.tokens = ordered(auth.tokens, TOKEN_ORDER);
+  return top;
+}
+
+/**
+ * auth.json text as codex writes it: 2-space pretty JSON, no trailing newline.
+ *
+ * @example
+ * ```ts
+ * serializeAuthFile({ auth_mode: "apikey", OPENAI_API_KEY: "sk-x" });
+ * // '{\n  "auth_mode": "apikey",\n  "OPENAI_API_KEY": "sk-x"\n}'
+ * ```
+ */
+export function serializeAuthFile(auth: AuthData): string {
+  return JSON.stringify(canonicalAuth(auth), null, 2);
+}
+
+/** The keychain value: the same object as compact JSON. */
+export function serializeAuthCompact(auth: AuthData): string {
+  return JSON.stringify(canonicalAuth(auth));
+}
+
+/** auth.json (or keychain value) is not what codex writes. */
+export class AuthFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AuthFormatError";
+  }
+}
+
+/** Parses auth.json text (pretty or compact, with or without trailing newline). */
+export function parseAuth(text: string, where: string): AuthData {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new AuthFormatError(`${where} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new AuthFormatError(`${where} does not hold a JSON object`);
+  }
+  const auth = value as AuthData;
+  if (auth.tokens !== undefined && auth.tokens !== null) {
+    const t = auth.tokens;
+    for (const key of ["id_token", "access_token", "refresh_token"] as const) {
+      if (typeof t[key] !== "string") {
+        throw new AuthFormatError(`${where}: tokens.${key} is missing`);
+      }
+    }
+  } else if (auth.tokens === null) {
+    delete auth.tokens;
+  }
+  return auth;
+}
+
+/**
+ * codex's `auth_mode` resolution: the field when present, else API key when
+ * the file holds a key (a legacy file with both resolves to API key), else
+ * ChatGPT. Unknown newer modes come back as they are.
+ */
+export function resolveAuthMode(auth: AuthData): string {
+  if (typeof auth.auth_mode === "string") return auth.auth_mode;
+  if (typeof auth.OPENAI_API_KEY === "string" && auth.OPENAI_API_KEY !== "") return "apikey";
+  return "chatgpt";
+}
+
+/** Whether `auth` holds anything usable (an API key or tokens). */
+export function hasCredentials(auth: AuthData | undefined): auth is AuthData {
+  if (!auth) return false;
+  return (typeof auth.OPENAI_API_KEY === "string" && auth.OPENAI_API_KEY !== "") ||
+    auth.tokens !== undefined;
+}
+
+/** The API-key auth.json codex writes: `{"auth_mode":"apikey","OPENAI_API_KEY":"<key>"}`. */
+export function apiKeyAuth(apiKey: string): AuthData {
+  return { auth_mode: "apikey", OPENAI_API_KEY: apiKey };
+}
+
+/** RFC 3339 UTC with nanoseconds, as codex writes `last_refresh`. */
+export function formatLastRefresh(ms: number): string {
+  const iso = new Date(ms).toISOString(); // 2026-11-26T06:52:42.960Z
+  return iso.replace(/\.(\d{3})Z$/, ".$1000000Z");
+}
+
+/** A ChatGPT auth record as codex's device login saves it. */
+export function chatgptAuth(
+  tokens: TokenData,
+  nowMs: number,
+): AuthData {
+  return {
+    auth_mode: "chatgpt",
+    OPENAI_API_KEY: null,
+    tokens,
+    last_refresh: formatLastRefresh(nowMs),
+  };
+}
+
+/** Every secret string inside `auth` (to register with the SecretRegistry). */
+export function authSecrets(auth: AuthData | undefined): string[] {
+  if (!auth) return [];
+  const out: string[] = [];
+  if (typeof auth.OPENAI_API_KEY === "string") out.push(auth.OPENAI_API_KEY);
+  if (auth.tokens) {
+    out.push(auth.tokens.id_token, auth.tokens.access_token, auth.tokens.refresh_token);
+    if (typeof auth.tokens.login_owner_id === "string") out.push(auth.tokens.login_owner_id);
+  }
+  for (const key of ["agent_identity", "personal_access_token"]) {
+    if (typeof auth[key] === "string") out.push(auth[key] as string);
+  }
+  return out.filter((s) => typeof s === "string" && s !== "");
+}
+
+/** Whether two records hold the same credentials (what a read-back must confirm). */
+export function sameAuth(a: AuthData | undefined, b: AuthData | undefined): boolean {
+  if (!a || !b) return a === b;
+  return serializeAuthCompact(a) === serializeAuthCompact(b);
+}
+
+/**
+ * Converts the legacy `device_code_tokens.json` (token fields such as
+ * `id_token`, `access_token`, `refresh_token`, `account_id`, `expiry`; some
+ * nest them under `tokens`) into an auth.json record. Undefined when the file
+ * holds no usable token.
+ */
+export function parseLegacyTokens(text: string, where: string): AuthData | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new AuthFormatError(`${where} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (value === null || typeof value !== "object") return undefined;
+  let record = value as Record<string, unknown>;
+  if (record.tokens && typeof record.tokens === "object") {
+    record = { ...record, ...(record.tokens as Record<string, unknown>) };
+  }
+  const str = (key: string) => typeof record[key] === "string" ? record[key] as string : undefined;
+  const access = str("access_token");
+  const refresh = str("refresh_token");
+  const id = str("id_token");
+  const apiKey = str("OPENAI_API_KEY") ?? str("api_key");
+  if (!access && !refresh) {
+    return apiKey ? apiKeyAuth(apiKey) : undefined;
+  }
+  const tokens: TokenData = {
+    id_token: id ?? "",
+    access_token: access ?? "",
+    refresh_token: refresh ?? "",
+    account_id: str("account_id") ?? null,
+  };
+  const auth: AuthData = { auth_mode: "chatgpt", OPENAI_API_KEY: null, tokens };
+  const lastRefresh = str("last_refresh");
+  if (lastRefresh) auth.last_refresh = lastRefresh;
+  return auth;
+}
+
+/** Joins CODEX_HOME and a file name. */
+export function homeFile(codexHome: string, name: string): string {
+  return `${codexHome.replace(/[\\/]+$/, "")}/${name}`;
+}
+
+/** The directory part of a path. */
+export function dirOf(path: string): string {
+  const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  return i <= 0 ? (i === 0 ? "/" : ".") : path.slice(0, i);
+}
+
+/** Creates `dir` (and parents) with mode 0700 for the parts it creates. */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+}
+
+/**
+ * Writes `text` to `path` atomically: a temp file in the same directory
+ * (mode 0600), fsync, rename over the target, then fsync the directory, so a
+ * reader sees the old file or the new one, never half of one. The final file
+ * is 0600 whatever the umask.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic("/home/u/.codex/auth.json", serializeAuthFile(auth));
+ * ```
+ */
+export async function writeFileAtomic(
+  path: string,
+  text: string,
+  options: { mode?: number } = {},
+): Promise<void> {
+  const mode = options.mode ?? 0o600;
+  const dir = dirOf(path);
+  await ensurePrivateDir(dir);
+  const random = crypto.getRandomValues(new Uint8Array(6));
+  const suffix = [...random].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const tmp = `${path}.tmp-${Deno.pid}-${suffix}`;
+  const file = await Deno.open(tmp, { write: true, createNew: true, mode });
+  try {
+    const bytes = new TextEncoder().encode(text);
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await file.sync();
+  } catch (error) {
+    file.close();
+    await Deno.remove(tmp).catch(() => {});
+    throw error;
+  }
+  file.close();
+  try {
+    if (Deno.build.os !== "windows") await Deno.chmod(tmp, mode);
+    await Deno.rename(tmp, path);
+  } catch (error) {
+    await Deno.remove(tmp).catch(() => {});
+    throw error;
+  }
+  if (Deno.build.os !== "windows") {
+    // Make the rename itself durable; a failure here is not worth failing the save.
+    try {
+      const d = await Deno.open(dir, { read: true });
+      try {
+        await d.sync();
+      } finally {
+        d.close();
+      }
+    } catch { /* some filesystems cannot fsync a directory */ }
+  }
+}
+
+/** Reads a text file; undefined when it does not exist. */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** Removes a file; false when it was not there. */
+export async function removeIfExists(path: string): Promise<boolean> {
+  try {
+    await Deno.remove(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Credential store modes (`cli_auth_credentials_store`) and their precedence:
+ * `--store` > `CDX_CREDENTIALS_STORE` > config.toml > `auto`. Plus the one
+ * config.toml edit cdx makes: adding `cli_auth_credentials_store = "auto"` so
+ * codex looks in the keychain too.
+ *
+ * @module
+ */
+import { CdxError, ExitCode } from "../errors.ts";
+import type { Env } from "../context.ts";
+import { type CdxConfig, configPath } from "../config.ts";
+import { readTextIfExists, writeFileAtomic } from "./auth_json.ts";
+
+/** Credential store modes (`cli_auth_credentials_store`). */
+export const STORE_MODES = ["file", "keyring", "auto", "ephemeral"] as const;
+/** A credential store mode. */
+export type StoreMode = typeof STORE_MODES[number];
+
+/** The config.toml key codex reads. */
+export const STORE_CONFIG_KEY = "cli_auth_credentials_store";
+/** The environment variable that overrides config.toml. */
+export const STORE_ENV = "CDX_CREDENTIALS_STORE";
+
+/** Where the effective mode came from. */
+export type StoreModeSource = "option" | "env" | "config" | "default";
+
+/** The effective mode and its source. */
+export interface ResolvedStoreMode {
+  mode: StoreMode;
+  source: StoreModeSource;
+  /** The config.toml value, when set (even if overridden). */
+  configured?: StoreMode;
+}
+
+function isStoreMode(value: unknown): value is StoreMode {
+  return typeof value === "string" && (STORE_MODES as readonly string[]).includes(value);
+}
+
+/**
+ * Resolves the store mode.
+ *
+ * @example
+ * ```ts
+ * resolveStoreMode({ option: undefined, env: mapEnv({}), config }); // { mode: "auto", source: "default" }
+ * ```
+ */
+export function resolveStoreMode(input: {
+  option?: StoreMode;
+  env: Env;
+  config: CdxConfig;
+}): ResolvedStoreMode {
+  const raw = input.config.values[STORE_CONFIG_KEY];
+  let configured: StoreMode | undefined;
+  if (raw !== undefined) {
+    if (!isStoreMode(raw)) {
+      throw new CdxError(
+        `Error loading configuration: ${input.config.path}: ${STORE_CONFIG_KEY} must be one of ${
+          STORE_MODES.join(", ")
+        }, not ${JSON.stringify(raw)}`,
+      );
+    }
+    configured = raw;
+  }
+  if (input.option) return { mode: input.option, source: "option", configured };
+  const fromEnv = input.env.get(STORE_ENV);
+  if (fromEnv !== undefined && fromEnv !== "") {
+    const value = fromEnv.trim().toLowerCase();
+    if (!isStoreMode(value)) {
+      throw new CdxError(
+        `${STORE_ENV} must be one of ${STORE_MODES.join(", ")}, not ${JSON.stringify(fromEnv)}`,
+        { exitCode: ExitCode.USAGE },
+      );
+    }
+    return { mode: value, source: "env", configured };
+  }
+  if (configured) return { mode: configured, source: "config", configured };
+  return { mode: "auto", source: "default" };
+}
+
+/**
+ * config.toml text with `cli_auth_credentials_store = "auto"` added at the top
+ * level: before the first table header, so it is not swallowed by a table;
+ * every other byte unchanged.
+ */
+export function insertStoreKey(text: string, mode: StoreMode = "auto"): string {
+  const line = `${STORE_CONFIG_KEY} = "${mode}"`;
+  if (text === "") return `${line}\n`;
+  const eol = text.includes("\r\n") ? "\r\n" : "\n";
+  // First line that opens a table ([x] or [[x]]) outside a multi-line string.
+  const lines = text.split(/(?<=\n)/);
+  let offset = 0;
+  let inMultiline: string | undefined;
+  for (const l of lines) {
+    const trimmed = l.trimStart();
+    if (inMultiline) {
+      if (countOccurrences(l, inMultiline) % 2 === 1) inMultiline = undefined;
+    } else if (trimmed.startsWith("[")) {
+      return text.slice(0, offset) + line + eol + text.slice(offset);
+    } else {
+      for (const quote of ['"""', "'''"]) {
+        if (countOccurrences(l, quote) % 2 === 1) inMultiline = quote;
+      }
+    }
+    offset += l.length;
+  }
+  const sep = text.endsWith("\n") ? "" : eol;
+  return text + sep + line + eol;
+}
+
+function countOccurrences(text: string, needle: string): number {
+  return text.split(needle).length - 1;
+}
+
+/**
+ * Adds the store key to `$CODEX_HOME/config.toml` when it is not set (creating
+ * the file if needed). Returns the path when it wrote, undefined when the key
+ * was already there. Reads the file again right before writing, so an edit
+ * made since cdx started is not lost.
+ */
+export async function ensureStoreKeyInConfig(
+  codexHome: string,
+  mode: StoreMode = "auto",
+): Promise<string | undefined> {
+  const path = configPath(codexHome);
+  const text = (await readTextIfExists(path)) ?? "";
+  const { parse } = await import("smol-toml");
+  let values: Record<string, unknown> = {};
+  try {
+    values = parse(text) as Record<string, unknown>;
+  } catch {
+    // An unparsable config is left alone: cdx never rewrites what it cannot read.
+    return undefined;
+  }
+  if (values[STORE_CONFIG_KEY] !== undefined) return undefined;
+  let fileMode = 0o600;
+  try {
+    const info = await Deno.stat(path);
+    if (info.mode !== null) fileMode = info.mode & 0o777;
+  } catch { /* new file */ }
+  await writeFileAtomic(path, insertStoreKey(text, mode), { mode: fileMode });
+  return path;
+}

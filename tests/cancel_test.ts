@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import {
+  CancelledError,
+  deadline,
+  deadlineIterable,
+  delay,
+  InterruptSignal,
+  orCancel,
+  orCancelIterable,
+  TimeoutError,
+  timeoutSignal,
+} from "../lib/cancel.ts";
+
+/** An AbortSignal that counts its listeners, to prove they are removed. */
+function countingSignal(): { controller: AbortController; live: () => number } {
+  const controller = new AbortController();
+  let live = 0;
+  const signal = controller.signal;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = ((type: string, fn: EventListener, opts?: AddEventListenerOptions) => {
+    live++;
+    add(type, fn, opts);
+  }) as typeof signal.addEventListener;
+  signal.removeEventListener = ((type: string, fn: EventListener) => {
+    live--;
+    remove(type, fn);
+  }) as typeof signal.removeEventListener;
+  return { controller, live: () => live };
+}
+
+Deno.test("orCancel resolves with the value and removes its listener", async () => {
+  const { controller, live } = countingSignal();
+  assert.equal(await orCancel(Promise.resolve(42), controller.signal), 42);
+  assert.equal(live(), 0);
+});
+
+Deno.test("orCancel passes the promise's own rejection through and removes its listener", async () => {
+  const { controller, live } = countingSignal();
+  await assert.rejects(orCancel(Promise.reject(new RangeError("boom")), controller.signal), RangeError);
+  assert.equal(live(), 0);
+});
+
+Deno.test("orCancel rejects at once with CancelledError carrying the reason when already aborted", async () => {
+  const controller = new AbortController();
+  const reason = new InterruptSignal("SIGINT");
+  controller.abort(reason);
+  const error = await orCancel(new Promise(() => {}), controller.signal).catch((e) => e);
+  assert.ok(error instanceof CancelledError);
+  assert.equal(error.reason, reason);
+});
+
+Deno.test("orCancel rejects as soon as the signal aborts, long before the work ends", async () => {
+  const { controller, live } = countingSignal();
+  let settle!: (v: string) => void;
+  const work = new Promise<string>((r) => settle = r);
+  const pending = orCancel(work, controller.signal);
+  controller.abort("stop");
+  const error = await pending.catch((e) => e);
+  assert.ok(error instanceof CancelledError);
+  assert.equal(error.reason, "stop");
+  settle("late"); // a late result is ignored, and the bookkeeping still ends
+  await delay(0);
+  assert.equal(live(), 0);
+});
+
+Deno.test("orCancel without a signal is the promise itself", async () => {
+  assert.equal(await orCancel(Promise.resolve("x")), "x");
+});
+
+Deno.test("delay resolves after the time and rejects with CancelledError on abort", async () => {
+  await delay(1);
+  const controller = new AbortController();
+  const pending = delay(60_000, { signal: controller.signal });
+  controller.abort(new InterruptSignal("SIGTERM"));
+  const error = await pending.catch((e) => e);
+  assert.ok(error instanceof CancelledError);
+  assert.ok(error.reason instanceof InterruptSignal);
+  assert.equal(error.reason.signal, "SIGTERM");
+});
+
+Deno.test("delay with an aborted signal rejects without waiting", async () => {
+  const controller = new AbortController();
+  controller.abort();
+  await assert.rejects(delay(60_000, { signal: controller.signal }), CancelledError);
+});
+
+Deno.test("deadline resolves in time, rejects with TimeoutError when late, CancelledError on abort", async () => {
+  assert.equal(await deadline(Promise.resolve(7), 1000), 7);
+  const late = await deadline(new Promise(() => {}), 5, { message: "too slow" }).catch((e) => e);
+  assert.ok(late instanceof TimeoutError);
+  assert.equal(late.message, "too slow");
+  assert.equal(late.ms, 5);
+  const controller = new AbortController();
+  const pending = deadline(new Promise(() => {}), 60_000, { signal: controller.signal });
+  controller.abort();
+  await assert.rejects(pending, CancelledError);
+});
+
+Deno.test("deadline keeps the work's own error", async () => {
+  await assert.rejects(deadline(Promise.reject(new SyntaxError("bad")), 1000), SyntaxError);
+});
+
+Deno.test("timeoutSignal aborts with TimeoutError after the bound and follows its parent", async () => {
+  const t = timeoutSignal(5);
+  await new Promise((r) => t.signal.addEventListener("abort", r));
+  assert.ok(t.signal.reason instanceof TimeoutError);
+  t.dispose();
+  const parent = new AbortController();
+  const child = timeoutSignal(60_000, parent.signal);
+  parent.abort("user");
+  assert.equal(child.signal.aborted, true);
+  assert.equal(child.signal.reason, "user");
+  child.dispose();
+});
+
+async function* ticks(n: number, gapMs: number): AsyncGenerator<number> {
+  for (let i = 0; i < n; i++) {
+    if (gapMs) await delay(gapMs);
+    yield i;
+  }
+}
+
+Deno.test("orCancelIterable yields every item and stops with CancelledError on abort", async () => {
+  const got: number[] = [];
+  for await (const x of orCancelIterable(ticks(3, 0))) got.push(x);
+  assert.deepEqual(got, [0, 1, 2]);
+
+  const controller = new AbortController();
+  let closed = false;
+  async function* endless() {
+    try {
+      yield 1;
+      await new Promise(() => {});
+    } finally {
+      closed = true;
+    }
+  }
+  const seen: number[] = [];
+  const error = await (async () => {
+    for await (const x of orCancelIterable(endless(), controller.signal)) {
+      seen.push(x);
+      controller.abort();
+    }
+  })().catch((e) => e);
+  assert.deepEqual(seen, [1]);
+  assert.ok(error instanceof CancelledError);
+  // The source generator is suspended in an await that never settles, so
+  // return() cannot run its finally yet; what matters is that we did not wait.
+  assert.equal(closed, false);
+});
+
+Deno.test("deadlineIterable: idle bound rejects with TimeoutError naming it", async () => {
+  async function* stalls() {
+    yield 1;
+    await new Promise(() => {});
+  }
+  const seen: number[] = [];
+  const error = await (async () => {
+    for await (const x of deadlineIterable(stalls(), { idleMs: 10, idleMessage: "idle" })) {
+      seen.push(x);
+    }
+  })().catch((e) => e);
+  assert.deepEqual(seen, [1]);
+  assert.ok(error instanceof TimeoutError);
+  assert.equal(error.message, "idle");
+});
+
+Deno.test("deadlineIterable: total bound applies across items", async () => {
+  const error = await (async () => {
+    for await (const _ of deadlineIterable(ticks(100, 5), { totalMs: 20, totalMessage: "total" })) {
+      // consume
+    }
+  })().catch((e) => e);
+  assert.ok(error instanceof TimeoutError);
+  assert.equal(error.message, "total");
+});
+
+Deno.test("deadlineIterable passes every item through when in time", async () => {
+  const got: number[] = [];
+  for await (const x of deadlineIterable(ticks(4, 0), { idleMs: 1000, totalMs: 5000 })) got.push(x);
+  assert.deepEqual(got, [0, 1, 2, 3]);
+});
