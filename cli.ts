@@ -116,6 +116,7 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
             env: ctx!.env,
             signal: controller.signal,
             logger: logger.getChild("keyring"),
+            secrets,
           }),
         secrets,
         globals: { codexHome, logLevel, color: stderr.color },
@@ -124,6 +125,8 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
         version: VERSION,
         os: Deno.build.os,
       };
+      // Every record, trace included, goes to the redacting feedback ring; kept in cdx.log at exit.
+      (await import("./lib/feedback/capture.ts")).installFeedbackCapture(ctx);
       await options.setup?.(ctx);
       logger.debug("cdx {version} {command} codex_home={codexHome}", {
         version: ctx.version,

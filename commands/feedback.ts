@@ -10,7 +10,19 @@ import { choice, string } from "@optique/core/valueparser";
 import { message } from "@optique/core/message";
 import type { InferValue } from "@optique/core/parser";
 import type { Context } from "../lib/context.ts";
-import { notImplemented } from "../lib/errors.ts";
+import { CdxError, ExitCode, UsageError } from "../lib/errors.ts";
+import { CancelledError } from "../lib/cancel.ts";
+import {
+  CLASSIFICATION_DISPLAY,
+  type Classification,
+  feedbackDsn,
+  formatSize,
+  logFilePath,
+  type PreparedReport,
+  prepareReport,
+  uploadReport,
+  writeBundle,
+} from "../lib/feedback/mod.ts";
 import { jsonOption } from "./options.ts";
 
 /** Feedback classifications, as codex names them. */
@@ -52,6 +64,169 @@ export const feedbackCommand = command(
 export type FeedbackOptions = InferValue<typeof feedbackCommand>;
 
 /** `cdx feedback`. Returns the exit code. */
-export function runFeedback(_ctx: Context, _options: FeedbackOptions): Promise<number> {
-  return Promise.reject(notImplemented("feedback"));
+export async function runFeedback(ctx: Context, options: FeedbackOptions): Promise<number> {
+  const logger = ctx.logger.getChild("feedback");
+  const upload = options.upload === true;
+  const dsn = upload ? feedbackDsn(ctx) : undefined;
+  if (upload && !dsn) {
+    throw new CdxError("no feedback DSN is configured, so there is nowhere to upload to", {
+      hint:
+        "set CDX_FEEDBACK_DSN or feedback.dsn in config.toml, or save the report with `cdx feedback --output report.zip` and attach it to an issue",
+    });
+  }
+  const interactive = options.yes !== true && ctx.stdin.isTTY && ctx.stdin.readLine !== undefined;
+  if (upload && options.yes !== true && !interactive) {
+    throw new UsageError("--upload sends the report off this machine and needs confirmation", {
+      hint: "add --yes to confirm when stdin is not a terminal (or save it with --output FILE)",
+    });
+  }
+  const prompt = new Prompter(ctx);
+  const classification: Classification = options.classification ??
+    (interactive ? await prompt.classification() : "bug");
+  const note = options.note ??
+    (interactive ? await prompt.line("Describe the problem in one line (Enter to skip): ") : "");
+  const includeLogs = options.noLogs !== true &&
+    (!interactive || !upload ||
+      await prompt.yesNo("Include recent logs (redacted) in the upload? [Y/n] ", true));
+
+  const report = await prepareReport(ctx, {
+    classification,
+    note: note ? note : undefined,
+    includeLogs,
+  });
+  const path = options.output ??
+    (upload
+      ? `${logFilePath(ctx.globals.codexHome).replace(/[^\\/]+$/, "")}cdx-feedback-${report.reportId}.zip`
+      : `cdx-feedback-${report.reportId.slice(0, 8)}.zip`);
+  logger.debug("feedback report {id}: {files} files, {bytes} bytes zipped", {
+    id: report.reportId,
+    files: report.files.length,
+    bytes: report.zip.length,
+  });
+
+  if (interactive) {
+    await ctx.stderr.write(preview(report, path, dsn?.host));
+    const go = upload
+      ? await prompt.yesNo(`Upload it to ${dsn!.host}? [y/N] `, false)
+      : await prompt.yesNo(`Write ${path}? [Y/n] `, true);
+    if (!go) {
+      await ctx.stderr.write("Cancelled; nothing was written or sent.\n");
+      return ExitCode.FAILURE;
+    }
+  }
+
+  if (!options.output && upload) {
+    await Deno.mkdir(path.replace(/[^\\/]+$/, ""), { recursive: true, mode: 0o700 });
+  }
+  await writeBundle(path, report.zip, ctx.os);
+  const files = report.files.map((f) => ({ name: f.name, bytes: f.data.length }));
+
+  if (!upload) {
+    if (options.json) {
+      await ctx.stdout.write(
+        `${
+          JSON.stringify({
+            report_id: report.reportId,
+            bundle: path,
+            bytes: report.zip.length,
+            files,
+            uploaded: false,
+          })
+        }\n`,
+      );
+    } else {
+      await ctx.stdout.write(
+        `Saved the report to ${path} (${files.length} files, ${formatSize(report.zip.length)}).\n`,
+      );
+    }
+    return ExitCode.OK;
+  }
+
+  let eventId: string;
+  try {
+    eventId = (await uploadReport(ctx, report, dsn!)).eventId;
+  } catch (error) {
+    const kept = `the report is kept at ${path}; attach it to an issue or retry later`;
+    if (error instanceof CdxError) {
+      throw new CdxError(`feedback upload failed: ${error.message}`, {
+        exitCode: error.exitCode,
+        hint: kept,
+        cause: error,
+      });
+    }
+    if (!(error instanceof CancelledError)) {
+      throw new CdxError(`feedback upload failed: ${String(error)}`, { hint: kept, cause: error });
+    }
+    await ctx.stderr.write(`${kept}\n`);
+    throw error;
+  }
+  if (!options.output) await Deno.remove(path).catch(() => {});
+  if (options.json) {
+    await ctx.stdout.write(
+      `${
+        JSON.stringify({
+          report_id: report.reportId,
+          bundle: options.output ?? null,
+          bytes: report.zip.length,
+          files,
+          uploaded: true,
+          event_id: eventId,
+        })
+      }\n`,
+    );
+  } else {
+    await ctx.stdout.write(
+      `Feedback uploaded (event ${eventId}, report ${report.reportId}).${
+        options.output ? ` A copy is at ${options.output}.` : ""
+      }\n`,
+    );
+  }
+  return ExitCode.OK;
+}
+
+/** The file list with sizes shown before writing or uploading. */
+function preview(report: PreparedReport, path: string, host?: string): string {
+  const width = Math.max(...report.files.map((f) => f.name.length));
+  const lines = report.files.map((f) =>
+    `  ${f.name.padEnd(width)}  ${formatSize(f.data.length).padStart(9)}`
+  );
+  const where = host ? `upload to ${host} (a copy stays in ${path} until it succeeds)` : path;
+  return `\nThe report (${formatSize(report.zip.length)} zipped) contains:\n${
+    lines.join("\n")
+  }\nDestination: ${where}\nSecrets are masked; see the files before sending if in doubt.\n\n`;
+}
+
+/** Questions on the terminal (stderr for the question, stdin for the answer). */
+class Prompter {
+  constructor(readonly ctx: Context) {}
+
+  async line(question: string): Promise<string> {
+    await this.ctx.stderr.write(question);
+    return (await this.ctx.stdin.readLine?.(this.ctx.signal))?.trim() ?? "";
+  }
+
+  async yesNo(question: string, byDefault: boolean): Promise<boolean> {
+    const answer = (await this.line(question)).toLowerCase();
+    if (answer === "") return byDefault;
+    return answer === "y" || answer === "yes";
+  }
+
+  async classification(): Promise<Classification> {
+    const choices = CLASSIFICATIONS.map((c, i) => `${i + 1}) ${CLASSIFICATION_DISPLAY[c]}`).join(
+      "  ",
+    );
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const answer = (await this.line(`What kind of report? ${choices} [1]: `)).toLowerCase();
+      if (answer === "") return "bug";
+      const index = Number(answer) - 1;
+      if (CLASSIFICATIONS[index]) return CLASSIFICATIONS[index];
+      const named = CLASSIFICATIONS.find((c) =>
+        c === answer || CLASSIFICATION_DISPLAY[c].toLowerCase() === answer
+      );
+      if (named) return named;
+    }
+    throw new UsageError("no valid report kind given", {
+      hint: "use --classification bug|bad_result|good_result|other",
+    });
+  }
 }

@@ -8,10 +8,10 @@ import { optional } from "@optique/core/modifiers";
 import { choice } from "@optique/core/valueparser";
 import { message } from "@optique/core/message";
 
-/** Credential store modes (`cli_auth_credentials_store`). */
-export const STORE_MODES = ["file", "keyring", "auto", "ephemeral"] as const;
-/** A credential store mode. */
-export type StoreMode = typeof STORE_MODES[number];
+import { STORE_MODES } from "../lib/auth/modes.ts";
+
+// The type lives in lib/auth so lib never imports commands/.
+export { STORE_MODES, type StoreMode } from "../lib/auth/modes.ts";
 
 /** `--store file|keyring|auto|ephemeral`. */
 export const storeOption = optional(

@@ -10,8 +10,11 @@ import { float, string } from "@optique/core/valueparser";
 import { message } from "@optique/core/message";
 import type { InferValue } from "@optique/core/parser";
 import type { Context } from "../lib/context.ts";
-import { notImplemented } from "../lib/errors.ts";
-import { jsonOption, storeOption } from "./options.ts";
+import { CdxError, UsageError } from "../lib/errors.ts";
+import { CancelledError, deadline, orCancel, TimeoutError } from "../lib/cancel.ts";
+import { configString } from "../lib/config.ts";
+import type { AuthProvider, ModelAuth, ModelEvent, RetryNotice } from "../lib/model/mod.ts";
+import { jsonOption, type StoreMode, storeOption } from "./options.ts";
 
 /** The `run` command. */
 export const runCommand = command(
@@ -58,7 +61,258 @@ export const runCommand = command(
 /** Options of `cdx run`. */
 export type RunCommandOptions = InferValue<typeof runCommand>;
 
-/** `cdx run`. Returns the exit code. */
-export function runRun(_ctx: Context, _options: RunCommandOptions): Promise<number> {
-  return Promise.reject(notImplemented("run"));
+/** `--idle-timeout` default, in seconds (codex's `stream_idle_timeout_ms`). */
+export const DEFAULT_IDLE_TIMEOUT_S = 300;
+
+/** Environment variables holding an API key, in the order codex exec reads them. */
+export const API_KEY_ENV = ["CODEX_API_KEY", "OPENAI_API_KEY"] as const;
+
+/** How long stdin may stay silent before cdx says it is waiting for it. */
+const STDIN_NOTICE_MS = 250;
+
+/**
+ * Reads all of stdin as text (cancellable). When `notice` is given and stdin
+ * is silent for a moment, prints it on stderr, so a script that forgot to
+ * close stdin sees why cdx waits.
+ */
+async function readStdin(ctx: Context, notice?: string): Promise<string> {
+  const chunks: string[] = [];
+  const reader = ctx.stdin.readable.getReader();
+  const dec = new TextDecoder();
+  try {
+    let first: Promise<ReadableStreamReadResult<Uint8Array>> | undefined = reader.read();
+    if (notice) {
+      await deadline(first, STDIN_NOTICE_MS, { signal: ctx.signal }).catch(async (error) => {
+        if (!(error instanceof TimeoutError)) throw error;
+        await ctx.stderr.write(`${notice}\n`);
+      });
+    }
+    while (true) {
+      const { done, value } = await orCancel(first ?? reader.read(), ctx.signal);
+      first = undefined;
+      if (done) break;
+      chunks.push(dec.decode(value, { stream: true }));
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  chunks.push(dec.decode());
+  return chunks.join("");
+}
+
+/**
+ * The prompt, the way codex exec builds it: the argument; `-` or no argument
+ * with piped stdin reads stdin; an argument plus piped stdin appends stdin as
+ * `<stdin>…</stdin>` context. No argument and a terminal is a usage error.
+ */
+export async function resolvePrompt(ctx: Context, prompt: string | undefined): Promise<string> {
+  if (prompt === undefined || prompt === "-") {
+    if (ctx.stdin.isTTY) {
+      throw new UsageError(
+        "no prompt given: pass it as an argument or pipe it into stdin",
+        { hint: 'cdx run "your prompt"   or   echo "your prompt" | cdx run' },
+      );
+    }
+    const text = await readStdin(ctx);
+    if (text.trim() === "") {
+      throw new UsageError("no prompt given: stdin was empty", {
+        hint: 'cdx run "your prompt"   or   echo "your prompt" | cdx run',
+      });
+    }
+    return text;
+  }
+  if (ctx.stdin.isTTY) return prompt;
+  const extra = await readStdin(ctx, "Reading additional input from stdin...");
+  if (extra.trim() === "") return prompt;
+  return `${prompt}\n\n<stdin>\n${extra}${extra.endsWith("\n") ? "" : "\n"}</stdin>`;
+}
+
+/** `--base-url` > `OPENAI_BASE_URL` > config.toml `openai_base_url`; checked to be an http(s) URL. */
+export function resolveBaseUrl(ctx: Context, option: string | undefined): string | undefined {
+  const env = ctx.env.get("OPENAI_BASE_URL");
+  const value = option ?? (env ? env : undefined) ?? configString(ctx.config, "openai_base_url");
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`not a URL: ${JSON.stringify(value)} (--base-url / OPENAI_BASE_URL)`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new UsageError(`the base URL must be http(s): ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** An API key from `CODEX_API_KEY` / `OPENAI_API_KEY`, registered as a secret. */
+export function envApiKey(ctx: Context): ModelAuth | undefined {
+  for (const name of API_KEY_ENV) {
+    const value = ctx.env.get(name)?.trim();
+    if (value) {
+      ctx.secrets.register(value);
+      return { kind: "apikey", apiKey: value, source: "env" };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Credentials for the request: an API key in the environment wins (as in
+ * codex exec), else the stored credentials of `lib/auth` (refreshed when
+ * expired; reloaded and refreshed after a 401).
+ */
+export async function requestAuthProvider(
+  ctx: Context,
+  store: StoreMode | undefined,
+): Promise<AuthProvider> {
+  const fromEnv = envApiKey(ctx);
+  if (fromEnv) {
+    return { get: () => Promise.resolve(fromEnv), recover: () => Promise.resolve(undefined) };
+  }
+  // Loaded only when needed: with a key in the environment cdx run starts faster.
+  const auth = await import("../lib/auth/mod.ts");
+  const register = (a: ModelAuth) => {
+    ctx.secrets.register(a.kind === "chatgpt" ? a.accessToken : a.apiKey);
+    return a;
+  };
+  return {
+    get: async () => register(await auth.getRequestAuth(ctx, { store, allowEnvApiKey: false })),
+    recover: async (failed) => {
+      const next = await auth.recoverUnauthorized(ctx, { store }, failed);
+      return next && register(next);
+    },
+  };
+}
+
+/**
+ * `cdx run`: streams the answer to stdout (each network read written and
+ * flushed as it arrives), or codex exec's JSONL events with `--json`.
+ * Returns the exit code; failures are thrown (exit 1, 124 on timeouts, 130
+ * on Ctrl-C) after the partial output has been ended with a newline.
+ */
+export async function runRun(ctx: Context, options: RunCommandOptions): Promise<number> {
+  const model = await import("../lib/model/mod.ts");
+  const prompt = await resolvePrompt(ctx, options.prompt);
+  const baseUrl = resolveBaseUrl(ctx, options.baseUrl);
+  const modelName = options.model ?? configString(ctx.config, "model") ?? model.DEFAULT_MODEL;
+  const seconds = (s: number | undefined) => (s === undefined || s === 0 ? undefined : s * 1000);
+  const timeoutMs = seconds(options.timeout);
+  const idleTimeoutMs = seconds(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_S) ?? 2 ** 31 - 1;
+  const auth = await requestAuthProvider(ctx, options.store);
+  const threadId = crypto.randomUUID();
+  const json = options.json === true;
+  const jsonl = new model.ExecEventWriter(threadId);
+  const emit = (event: import("../lib/model/mod.ts").ExecEvent) =>
+    ctx.stdout.write(model.jsonLine(event));
+  const log = ctx.logger.getChild("model");
+
+  /** Text of the current message as streamed, and the last complete message. */
+  let streamed = "";
+  let lastMessage: string | undefined;
+  let printed = false;
+  let endsWithNewline = true;
+
+  const print = async (text: string) => {
+    if (!text) return;
+    printed = true;
+    endsWithNewline = text.endsWith("\n");
+    await ctx.stdout.write(text);
+  };
+
+  const onEvents = async (events: ModelEvent[]) => {
+    let text = "";
+    for (const event of events) {
+      if (event.type === "text_delta") {
+        if (streamed === "" && lastMessage !== undefined && !json) {
+          // A second message of the same answer starts on its own line.
+          const tail = text || (endsWithNewline ? "\n" : "");
+          if (!tail.endsWith("\n")) text += "\n";
+        }
+        streamed += event.delta;
+        text += event.delta;
+      } else if (event.type === "message_done") {
+        // A server that sends no deltas still gets its message printed.
+        if (!json && streamed === "") text += event.text;
+        lastMessage = event.text;
+        streamed = "";
+        if (json) await emit(jsonl.agentMessage(event.text));
+      }
+    }
+    if (!json) await print(text);
+  };
+
+  const onRetry = async (notice: RetryNotice) => {
+    const line = `${notice.reason}; retrying in ${
+      (notice.delayMs / 1000).toFixed(1)
+    } s (${notice.attempt}/${notice.maxRetries})`;
+    await ctx.stderr.write(`warning: ${line}\n`);
+    if (json) {
+      await emit(jsonl.error(`Reconnecting... ${notice.attempt}/${notice.maxRetries} (${line})`));
+    }
+  };
+
+  if (json) {
+    await emit(jsonl.threadStarted());
+    await emit(jsonl.turnStarted());
+  }
+  try {
+    const result = await model.streamResponse({
+      fetch: ctx.fetch,
+      auth,
+      signal: ctx.signal,
+      timeoutMs,
+      idleTimeoutMs,
+      logger: log,
+      onEvents,
+      onRetry,
+      buildRequest: (credential) =>
+        model.buildResponsesRequest({
+          auth: credential,
+          baseUrl,
+          model: modelName,
+          instructions: options.instructions,
+          prompt,
+          sessionId: threadId,
+          version: ctx.version,
+          os: ctx.os,
+          arch: Deno.build.arch,
+          organization: ctx.env.get("OPENAI_ORGANIZATION"),
+          project: ctx.env.get("OPENAI_PROJECT"),
+        }),
+    });
+    if (streamed !== "") {
+      // Deltas without a closing output_item.done: they are the message.
+      lastMessage = streamed;
+      if (json) await emit(jsonl.agentMessage(streamed));
+    }
+    if (json) await emit(jsonl.turnCompleted(result.usage));
+    else if (printed && !endsWithNewline) await ctx.stdout.write("\n");
+    log.info("response {id} usage {usage}", { id: result.responseId, usage: result.usage });
+    if (options.outputLastMessage !== undefined) {
+      await writeLastMessage(ctx, options.outputLastMessage, lastMessage);
+    }
+    return 0;
+  } catch (error) {
+    // Keep what was printed, but end its line so the shell prompt starts clean.
+    if (!json && printed && !endsWithNewline) await ctx.stdout.write("\n");
+    if (json && !(error instanceof CancelledError)) {
+      // codex exec: an `error` event, then `turn.failed` with the same message.
+      const message = ctx.secrets.redact(error instanceof Error ? error.message : String(error));
+      await emit(jsonl.error(message));
+      await emit(jsonl.turnFailed(message));
+    }
+    throw error;
+  }
+}
+
+/** `-o FILE`: the last message, or an empty file and a warning, as codex exec does. */
+async function writeLastMessage(ctx: Context, path: string, text: string | undefined) {
+  try {
+    await Deno.writeTextFile(path, text ?? "");
+  } catch (error) {
+    throw new CdxError(`cannot write ${path}: ${(error as Error).message}`);
+  }
+  if (text === undefined) {
+    await ctx.stderr.write(`Warning: no last agent message; wrote empty content to ${path}\n`);
+  }
 }

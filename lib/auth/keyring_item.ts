@@ -9,9 +9,6 @@
 /** The keychain service codex uses for CLI auth. */
 export const KEYRING_SERVICE = "Codex Auth";
 
-/** Prefix of the chunked format proposed (never merged) for codex; read and deleted only. */
-export const CHUNK_PREFIX = "CODEX_CHUNKED:";
-
 /** Hex SHA-256 of a UTF-8 string. */
 async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -42,26 +39,4 @@ export async function canonicalHome(codexHome: string): Promise<string> {
 /** The keychain account codex uses for `codexHome`. */
 export async function keyringAccount(codexHome: string): Promise<string> {
   return keyringAccountForPath(await canonicalHome(codexHome));
-}
-
-/** A parsed `CODEX_CHUNKED:<count>:<first chunk>` value. */
-export interface ChunkHeader {
-  count: number;
-  first: string;
-}
-
-/** Parses the chunk header of a keychain value; undefined for a plain value. */
-export function parseChunkHeader(value: string): ChunkHeader | undefined {
-  if (!value.startsWith(CHUNK_PREFIX)) return undefined;
-  const rest = value.slice(CHUNK_PREFIX.length);
-  const colon = rest.indexOf(":");
-  if (colon <= 0) return undefined;
-  const count = Number(rest.slice(0, colon));
-  if (!Number.isInteger(count) || count < 1 || count > 64) return undefined;
-  return { count, first: rest.slice(colon + 1) };
-}
-
-/** Account of chunk `n` (1-based after the first) in the chunked format. */
-export function chunkAccount(account: string, n: number): string {
-  return `${account}:${n}`;
 }

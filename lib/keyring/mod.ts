@@ -2,14 +2,46 @@
  * Public surface of the keyring module: the {@linkcode KeyringStore}
  * interface, its errors, the memory store, and the platform backend factory.
  *
+ * | OS | Keychain | Through |
+ * | --- | --- | --- |
+ * | Linux (and other Unix) | Secret Service (gnome-keyring, KeePassXC, …) | `secret-tool` |
+ * | macOS | login keychain | `/usr/bin/security` |
+ * | Windows | Credential Manager | advapi32 `CredReadW`/`CredWriteW`/`CredDeleteW` (FFI) |
+ *
+ * Every backend is wrapped in {@linkcode ChunkedKeyringStore}, so values over
+ * the keychain's item limit are split the way codex does.
+ *
  * @module
  */
 import type { Logger } from "@logtape/logtape";
 import type { ProcessRunner } from "../process.ts";
-import { type KeyringStore, KeyringUnavailableError } from "./store.ts";
+import type { KeyringStore } from "./store.ts";
+import { ChunkedKeyringStore, type SecretSink } from "./chunked.ts";
+import { SecretToolKeyring } from "./secret_tool.ts";
+import { SecurityKeyring } from "./security.ts";
+import { WindowsKeyring } from "./windows.ts";
 
 export * from "./store.ts";
 export { MockKeyringStore } from "./memory.ts";
+export type { FailureRule, InjectedFailure, KeyringCall, KeyringOperation } from "./memory.ts";
+export {
+  chunkAccount,
+  CHUNKED_HEADER_PREFIX,
+  type ChunkedKeyringOptions,
+  ChunkedKeyringStore,
+  parseChunkHeader,
+  type RawKeyring,
+  type SecretSink,
+} from "./chunked.ts";
+export {
+  codexAttributes,
+  codexLabel,
+  SECRET_TOOL_MAX_BYTES,
+  SecretToolKeyring,
+} from "./secret_tool.ts";
+export { SecurityKeyring } from "./security.ts";
+export { WindowsKeyring, windowsTargetName } from "./windows.ts";
+export { DEFAULT_KEYRING_TIMEOUT_MS } from "./tool.ts";
 
 /** What the platform backends need. */
 export interface KeyringOptions {
@@ -20,10 +52,32 @@ export interface KeyringOptions {
   signal?: AbortSignal;
   /** Bound on each keychain call, ms (default 3000). */
   timeoutMs?: number;
+  /** Read every saved value back and compare (default true). */
+  verifySaves?: boolean;
   logger?: Logger;
+  /** Every value loaded or saved is registered here (pass the Context's `secrets`). */
+  secrets?: SecretSink;
 }
 
-/** The OS keychain for `options.os`. */
-export function createPlatformKeyring(_options: KeyringOptions): KeyringStore {
-  throw new KeyringUnavailableError("OS keychain backends are not implemented yet");
+/**
+ * The OS keychain for `options.os`, with chunking. Creating it spawns
+ * nothing; a missing tool shows up as `KeyringUnavailableError` on first use.
+ *
+ * @example
+ * ```ts
+ * const keyring = createPlatformKeyring({ os: Deno.build.os, runner, env: ctx.env, signal: ctx.signal });
+ * const auth = await keyring.load("Codex Auth", "cli|9ba275091964248d");
+ * ```
+ */
+export function createPlatformKeyring(options: KeyringOptions): KeyringStore {
+  const { os, logger, secrets } = options;
+  const chunking = { logger, secrets };
+  switch (os) {
+    case "darwin":
+      return new ChunkedKeyringStore(new SecurityKeyring(options), chunking);
+    case "windows":
+      return new ChunkedKeyringStore(new WindowsKeyring(options), chunking);
+    default:
+      return new ChunkedKeyringStore(new SecretToolKeyring(options), chunking);
+  }
 }

@@ -37,7 +37,7 @@ export interface ResponsesRequestParams {
   model: string;
   instructions?: string;
   prompt: string;
-  /** Thread / session id (a UUID), sent as `session-id` and `x-client-request-id`. */
+  /** Thread / session id (a UUID), sent as `session-id`, `thread-id` and `x-client-request-id`. */
   sessionId: string;
   /** cdx's version, for the User-Agent. */
   version: string;
@@ -107,6 +107,7 @@ export function buildResponsesRequest(params: ResponsesRequestParams): Responses
     "originator": ORIGINATOR,
     "user-agent": userAgent(params.version, params.os, params.arch),
     "session-id": params.sessionId,
+    "thread-id": params.sessionId,
     "x-client-request-id": params.sessionId,
   });
   if (auth.kind === "chatgpt" && auth.accountId) {

@@ -1,0 +1,227 @@
+/**
+ * codex's own device-code login (codex-interop.md §4–§5): not RFC 8628 but
+ * `/api/accounts/deviceauth/usercode` → poll `/deviceauth/token` (403/404 =
+ * pending, `interval` a string, 15-minute cap) → code exchange at
+ * `/oauth/token` with the server-generated PKCE verifier.
+ *
+ * @module
+ */
+import type { Context } from "../context.ts";
+import { CdxError } from "../errors.ts";
+import { delay, timeoutSignal } from "../cancel.ts";
+import { normalizeIssuer } from "./endpoints.ts";
+
+/** The device-code lifetime and poll cap codex uses. */
+export const DEVICE_CODE_LIFETIME_MS = 15 * 60 * 1000;
+
+/** What the user must see to approve a login. */
+export interface DeviceCodePrompt {
+  verificationUri: string;
+  userCode: string;
+  /** RFC 8628 `verification_uri_complete`, when the issuer sent one. */
+  verificationUriComplete?: string;
+  /** When the code expires (ms, wall clock). */
+  expiresAt: number;
+  /** Lifetime in ms, for "expires in N minutes". */
+  lifetimeMs: number;
+}
+
+/** Tokens from a finished device login. */
+export interface DeviceLoginTokens {
+  id_token: string;
+  access_token: string;
+  refresh_token: string;
+}
+
+/** Options shared by both device flows. */
+export interface DeviceFlowOptions {
+  issuer: string;
+  clientId: string;
+  /** Multiplies every wait and the poll cap (tests: `CDX_TEST_POLL_SCALE`); default 1. */
+  pollScale?: number;
+  /** Shows the code to the user. */
+  onCode: (prompt: DeviceCodePrompt) => void | Promise<void>;
+  /** Waits between polls (tests record the intervals); default: a cancellable delay. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** The default poll wait. */
+export function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return delay(ms, { signal });
+}
+
+/** A device login failure; the command prefixes it with codex's "Error logging in with device code". */
+export class DeviceLoginError extends CdxError {
+  constructor(message: string, hint?: string) {
+    super(message, { hint });
+    this.name = "DeviceLoginError";
+  }
+}
+
+async function post(
+  ctx: Context,
+  url: string,
+  init: { headers: Record<string, string>; body: string },
+): Promise<{ status: number; ok: boolean; text: string }> {
+  using bound = timeoutSignal(30_000, ctx.signal, `request to ${url} timed out`);
+  let res: Response;
+  try {
+    res = await ctx.fetch(url, { method: "POST", ...init, signal: bound.signal });
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    throw new DeviceLoginError(
+      `request to ${url} failed: ${ctx.secrets.redact((error as Error).message)}`,
+      "check the network and the issuer URL",
+    );
+  }
+  const text = await res.text();
+  return { status: res.status, ok: res.ok, text };
+}
+
+function parseJson(text: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(text);
+    return value && typeof value === "object" ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+/** `interval` as codex reads it: a string (or number) of seconds, trimmed, default 0. */
+export function parseCodexInterval(value: unknown): number {
+  const n = typeof value === "number" ? value : Number(String(value ?? "").trim() || "0");
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+/** The detail of a token-endpoint error, as codex extracts it. */
+export function tokenErrorDetail(text: string): string {
+  const body = parseJson(text);
+  if (typeof body.error_description === "string") return body.error_description;
+  const error = body.error;
+  if (error && typeof error === "object") {
+    const e = error as Record<string, unknown>;
+    if (typeof e.message === "string") return e.message;
+    if (typeof e.code === "string") return e.code;
+  }
+  if (typeof error === "string") return error;
+  return text.slice(0, 200);
+}
+
+/**
+ * Runs codex's device-code login against `issuer` and returns the tokens.
+ * Cancelled by `ctx.signal` at any wait.
+ */
+export async function codexDeviceLogin(
+  ctx: Context,
+  options: DeviceFlowOptions,
+): Promise<DeviceLoginTokens> {
+  const issuer = normalizeIssuer(options.issuer);
+  const scale = options.pollScale ?? 1;
+  const sleep = options.sleep ?? defaultSleep;
+  const log = ctx.logger.getChild("auth");
+  const json = { "content-type": "application/json", accept: "*/*" };
+
+  const codeRes = await post(ctx, `${issuer}/api/accounts/deviceauth/usercode`, {
+    headers: json,
+    body: JSON.stringify({ client_id: options.clientId }),
+  });
+  if (codeRes.status === 404) {
+    throw new DeviceLoginError(
+      "device code login is not enabled for this Codex server. Use the browser login or verify the server URL.",
+      "enable device code authorization for Codex in ChatGPT Security Settings, or use `cdx login --with-api-key`",
+    );
+  }
+  if (!codeRes.ok) {
+    throw new DeviceLoginError(`device code request failed with status ${codeRes.status}`);
+  }
+  const code = parseJson(codeRes.text);
+  const deviceAuthId = code.device_auth_id;
+  const userCode = code.user_code ?? code.usercode;
+  if (typeof deviceAuthId !== "string" || typeof userCode !== "string") {
+    throw new DeviceLoginError("device code response is missing device_auth_id or user_code");
+  }
+  ctx.secrets.register(deviceAuthId);
+  const intervalMs = parseCodexInterval(code.interval) * 1000 * scale;
+  const capMs = DEVICE_CODE_LIFETIME_MS * scale;
+  const started = ctx.clock.monotonic();
+  await options.onCode({
+    verificationUri: `${issuer}/codex/device`,
+    userCode,
+    expiresAt: ctx.clock.now() + DEVICE_CODE_LIFETIME_MS,
+    lifetimeMs: DEVICE_CODE_LIFETIME_MS,
+  });
+
+  let grant: Record<string, unknown>;
+  while (true) {
+    const res = await post(ctx, `${issuer}/api/accounts/deviceauth/token`, {
+      headers: json,
+      body: JSON.stringify({ device_auth_id: deviceAuthId, user_code: userCode }),
+    });
+    if (res.ok) {
+      grant = parseJson(res.text);
+      break;
+    }
+    if (res.status !== 403 && res.status !== 404) {
+      throw new DeviceLoginError(`device auth failed with status ${res.status}`);
+    }
+    const left = capMs - (ctx.clock.monotonic() - started);
+    if (left <= 0) {
+      throw new DeviceLoginError(
+        "device auth timed out after 15 minutes",
+        "run `cdx login` again and approve the code sooner",
+      );
+    }
+    log.trace("device code pending; next poll in {ms} ms", { ms: Math.min(intervalMs, left) });
+    if (intervalMs > 0) await sleep(Math.min(intervalMs, left), ctx.signal);
+  }
+  const authorizationCode = grant.authorization_code;
+  const codeVerifier = grant.code_verifier;
+  if (typeof authorizationCode !== "string" || typeof codeVerifier !== "string") {
+    throw new DeviceLoginError(
+      "device auth response is missing authorization_code or code_verifier",
+    );
+  }
+  ctx.secrets.register(authorizationCode);
+  ctx.secrets.register(codeVerifier);
+
+  const form = [
+    ["grant_type", "authorization_code"],
+    ["client_id", options.clientId],
+    ["code", authorizationCode],
+    ["redirect_uri", `${issuer}/deviceauth/callback`],
+    ["code_verifier", codeVerifier],
+  ].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
+  const exchange = await post(ctx, `${issuer}/oauth/token`, {
+    headers: { "content-type": "application/x-www-form-urlencoded", accept: "*/*" },
+    body: form,
+  });
+  ctx.secrets.register(exchange.text);
+  if (!exchange.ok) {
+    throw new DeviceLoginError(
+      `device code exchange failed: token endpoint returned status ${exchange.status}: ${
+        ctx.secrets.redact(tokenErrorDetail(exchange.text))
+      }`,
+    );
+  }
+  const tokens = parseJson(exchange.text);
+  for (const key of ["id_token", "access_token", "refresh_token"]) {
+    if (typeof tokens[key] !== "string" || tokens[key] === "") {
+      throw new DeviceLoginError(`device code exchange failed: the response has no ${key}`);
+    }
+    ctx.secrets.register(tokens[key] as string);
+  }
+  return {
+    id_token: tokens.id_token as string,
+    access_token: tokens.access_token as string,
+    refresh_token: tokens.refresh_token as string,
+  };
+}
+
+/** A random 43-char base64url value (what codex 0.169.0 writes as `login_owner_id`). */
+export function randomLoginOwnerId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(
+    /=+$/,
+    "",
+  );
+}

@@ -1,0 +1,253 @@
+/**
+ * The feedback capture: a LogTape sink that receives every record at every
+ * level (trace included, whatever `--log-level` says), redacts it and keeps
+ * the newest bytes in a {@linkcode ByteRing}. Records under the category
+ * `["cdx","feedback_tags"]` also set report tags (at most 64 keys).
+ *
+ * `cli.ts` calls {@linkcode installFeedbackCapture} for every command, so this
+ * module stays small: persistence is loaded only at exit.
+ *
+ * @module
+ */
+import type { LogLevel as LogTapeLevel, LogRecord, Sink } from "@logtape/logtape";
+import { renderMessage, setCaptureSink } from "../log.ts";
+import type { Context } from "../context.ts";
+import { ByteRing, DEFAULT_RING_CAPACITY } from "./ring.ts";
+import { Redactor } from "./redact.ts";
+
+/** The category whose records carry tags, as codex's `feedback_tags` target. */
+export const FEEDBACK_TAGS_CATEGORY: readonly string[] = ["cdx", "feedback_tags"];
+
+/** At most this many distinct tag keys are kept (codex's limit). */
+export const MAX_TAG_KEYS = 64;
+
+const LEVEL_LABEL: Record<LogTapeLevel, string> = {
+  trace: "TRACE",
+  debug: "DEBUG",
+  info: " INFO",
+  warning: " WARN",
+  error: "ERROR",
+  fatal: "FATAL",
+};
+
+/** Options of {@linkcode FeedbackCapture}. */
+export interface FeedbackCaptureOptions {
+  /** Ring capacity in bytes (default 4 MiB). */
+  capacity?: number;
+  /** Redactor to use (default: patterns only, no exact values). */
+  redactor?: Redactor;
+}
+
+/**
+ * Redacting ring-buffer capture of log records.
+ *
+ * @example
+ * ```ts
+ * const capture = new FeedbackCapture({ redactor: new Redactor(ctx.secrets) });
+ * setCaptureSink(capture.sink);
+ * // ... later
+ * const text = capture.text();
+ * ```
+ */
+export class FeedbackCapture {
+  /** The ring holding the redacted log lines. */
+  readonly ring: ByteRing;
+  /** The redactor applied to every line and tag. */
+  readonly redactor: Redactor;
+  /** The LogTape sink to attach. */
+  readonly sink: Sink;
+  #tags = new Map<string, string>();
+  #encoder = new TextEncoder();
+  #scratch = new Uint8Array(1024);
+  #lastSecond = -1;
+  #lastSecondText = "";
+
+  constructor(options: FeedbackCaptureOptions = {}) {
+    this.ring = new ByteRing(options.capacity ?? DEFAULT_RING_CAPACITY);
+    this.redactor = options.redactor ?? new Redactor();
+    this.sink = (record) => this.capture(record);
+  }
+
+  /** Formats, redacts and stores one record (the sink body). */
+  capture(record: LogRecord): void {
+    if (isTagsCategory(record.category)) this.#collectTags(record.properties);
+    const line = this.redactor.redact(this.format(record));
+    this.#store(line);
+  }
+
+  /** One record as a log line: `<ISO time> <LEVEL> <category>: <message> [extra properties]`. */
+  format(record: LogRecord): string {
+    let message = renderMessage(record);
+    const properties = record.properties;
+    let propertyCount = 0;
+    for (const _ in properties) propertyCount++;
+    // Properties the template did not interpolate would be lost otherwise.
+    if (propertyCount > (record.message.length - 1) / 2) {
+      message += ` ${safeJson(properties)}`;
+    }
+    return `${this.#time(record.timestamp)} ${LEVEL_LABEL[record.level]} ${
+      record.category.join(".")
+    }: ${message}\n`;
+  }
+
+  /** Tags collected so far (redacted values), in insertion order. */
+  tags(): Record<string, string> {
+    return Object.fromEntries(this.#tags);
+  }
+
+  /**
+   * The captured text, oldest first. Exact values registered after a line was
+   * stored are masked here too.
+   */
+  text(): string {
+    return this.redactor.redactValues(new TextDecoder().decode(this.ring.bytes()));
+  }
+
+  #collectTags(properties: Record<string, unknown>): void {
+    for (const key in properties) {
+      if (!this.#tags.has(key) && this.#tags.size >= MAX_TAG_KEYS) continue;
+      const value = properties[key];
+      this.#tags.set(key, this.redactor.redact(typeof value === "string" ? value : safeJson(value)));
+    }
+  }
+
+  #store(line: string): void {
+    // Worst case 3 bytes per UTF-16 unit; reuse one scratch buffer.
+    if (line.length * 3 > this.#scratch.length) {
+      this.#scratch = new Uint8Array(Math.max(line.length * 3, this.#scratch.length * 2));
+    }
+    const { written } = this.#encoder.encodeInto(line, this.#scratch);
+    this.ring.write(this.#scratch.subarray(0, written));
+    if (this.#scratch.length > 1 << 20 && line.length < 1 << 16) {
+      this.#scratch = new Uint8Array(1024); // give back a huge one-off buffer
+    }
+  }
+
+  /** ISO time with the date-and-seconds part cached (records come in bursts). */
+  #time(timestamp: number): string {
+    const second = Math.floor(timestamp / 1000);
+    if (second !== this.#lastSecond) {
+      this.#lastSecond = second;
+      this.#lastSecondText = new Date(second * 1000).toISOString().slice(0, 19);
+    }
+    const ms = timestamp - second * 1000;
+    return `${this.#lastSecondText}.${ms < 10 ? "00" : ms < 100 ? "0" : ""}${Math.floor(ms)}Z`;
+  }
+}
+
+function isTagsCategory(category: readonly string[]): boolean {
+  return category.length === 2 && category[0] === "cdx" && category[1] === "feedback_tags";
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_key, v) => typeof v === "bigint" ? v.toString() : v) ??
+      String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Where persistence stands for this process. */
+export interface PersistSettings {
+  /** Whether records are appended to `$CODEX_HOME/log/cdx.log` at exit. */
+  enabled: boolean;
+  /** Why not, when disabled. */
+  reason?: string;
+  /** Size cap of cdx.log in bytes. */
+  maxBytes: number;
+}
+
+/** Default cap of cdx.log: 8 MiB. */
+export const DEFAULT_LOG_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Persistence settings from `CDX_LOG_PERSIST` (0/false/no/off disables),
+ * config `feedback.persist_logs = false`, and `CDX_LOG_MAX_BYTES` (the cap).
+ */
+export function persistSettings(ctx: Pick<Context, "env" | "config">): PersistSettings {
+  const raw = ctx.env.get("CDX_LOG_PERSIST");
+  const maxRaw = Number(ctx.env.get("CDX_LOG_MAX_BYTES"));
+  const maxBytes = Number.isInteger(maxRaw) && maxRaw > 0 ? maxRaw : DEFAULT_LOG_MAX_BYTES;
+  if (raw !== undefined && /^(0|false|no|off)$/i.test(raw.trim())) {
+    return { enabled: false, reason: "CDX_LOG_PERSIST=0", maxBytes };
+  }
+  const feedback = ctx.config.values.feedback;
+  if (
+    feedback && typeof feedback === "object" &&
+    (feedback as Record<string, unknown>).persist_logs === false
+  ) {
+    return { enabled: false, reason: "config feedback.persist_logs = false", maxBytes };
+  }
+  return { enabled: true, maxBytes };
+}
+
+/** What {@linkcode installFeedbackCapture} set up for one process. */
+export interface InstalledCapture {
+  /** The capture attached to the logging slot. */
+  capture: FeedbackCapture;
+  /** This invocation's id (header of its block in cdx.log). */
+  invocationId: string;
+  /** When the invocation started, ms since the epoch. */
+  startedAt: number;
+  /** Persistence settings in force. */
+  persist: PersistSettings;
+  /** Detaches the sink and the exit hook. */
+  dispose(): void;
+}
+
+const installed = new WeakMap<Context, InstalledCapture>();
+
+/** Options of {@linkcode installFeedbackCapture}. */
+export interface InstallOptions {
+  /** Ring capacity (default 4 MiB). */
+  capacity?: number;
+}
+
+/**
+ * Attaches the redacting ring sink to the logging slot and registers the exit
+ * hook that appends this invocation to `$CODEX_HOME/log/cdx.log` (unless
+ * persistence is off). Cheap: the ring allocates as records arrive.
+ *
+ * @example
+ * ```ts
+ * // cli.ts, once the Context exists
+ * installFeedbackCapture(ctx);
+ * ```
+ */
+export function installFeedbackCapture(
+  ctx: Context,
+  options: InstallOptions = {},
+): InstalledCapture {
+  const redactor = new Redactor(ctx.secrets);
+  const capture = new FeedbackCapture({ capacity: options.capacity, redactor });
+  setCaptureSink(capture.sink);
+  const persist = persistSettings(ctx);
+  const invocationId = crypto.randomUUID();
+  const startedAt = ctx.clock.now();
+  const removeHook = persist.enabled
+    ? ctx.exitHooks.add(async ({ code }) => {
+      const { persistInvocation } = await import("./persist.ts");
+      await persistInvocation(ctx, { capture, invocationId, startedAt, exitCode: code, persist });
+    })
+    : () => {};
+  const result: InstalledCapture = {
+    capture,
+    invocationId,
+    startedAt,
+    persist,
+    dispose() {
+      setCaptureSink(undefined);
+      removeHook();
+      redactor.dispose();
+      installed.delete(ctx);
+    },
+  };
+  installed.set(ctx, result);
+  return result;
+}
+
+/** The capture installed for `ctx`, if any (`cdx feedback` reads its own records from it). */
+export function installedCapture(ctx: Context): InstalledCapture | undefined {
+  return installed.get(ctx);
+}

@@ -1,0 +1,271 @@
+/**
+ * Linux backend: the Secret Service through libsecret's `secret-tool`.
+ *
+ * Items carry the attributes and label codex (keyring-rs v3.6.3) writes, so
+ * each tool finds and replaces the other's items. The secret goes on stdin
+ * and is stored verbatim. `secret-tool store` silently keeps only the first
+ * 8192 bytes, so the limit here is 8191 (the chunking wrapper splits longer
+ * values) and every save is read back and compared.
+ *
+ * `lookup`/`clear` exit 1 silently both for "no such item" and for "the
+ * collection is locked": only on that path the collection's `Locked`
+ * property is read (via `dbus-send`, else `secret-tool search`), so a locked
+ * keychain is a {@linkcode KeyringLockedError}, never "absent".
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { ProcessRunner } from "../process.ts";
+import type { RawKeyring } from "./chunked.ts";
+import { KeyringError, KeyringLockedError, KeyringUnavailableError } from "./store.ts";
+import { KeyringTool, toolMessage } from "./tool.ts";
+
+/** Largest value `secret-tool store` keeps whole (it truncates at 8192 bytes). */
+export const SECRET_TOOL_MAX_BYTES = 8191;
+
+/** keyring-rs version whose label codex writes. */
+export const KEYRING_RS_VERSION = "3.6.3";
+
+/** What to do when there is no Secret Service. */
+export const SECRET_SERVICE_HINT =
+  "install libsecret-tools and a Secret Service provider (gnome-keyring or KeePassXC) and run inside a desktop or D-Bus session, " +
+  'or set cli_auth_credentials_store = "file" in $CODEX_HOME/config.toml';
+
+const LOCKED_HINT =
+  "unlock the login keyring (e.g. log in to the desktop session, or open Seahorse)";
+
+/** The attribute set codex's keyring-rs uses, as `secret-tool` arguments. */
+export function codexAttributes(service: string, account: string): string[] {
+  return [
+    "application",
+    "rust-keyring",
+    "service",
+    service,
+    "target",
+    "default",
+    "username",
+    account,
+  ];
+}
+
+/** The label keyring-rs v3 gives an item. */
+export function codexLabel(service: string, account: string): string {
+  return `${account}@${service}:default (keyring v${KEYRING_RS_VERSION})`;
+}
+
+/** Options of {@linkcode SecretToolKeyring}. */
+export interface SecretToolOptions {
+  runner: ProcessRunner;
+  /** Where `DBUS_SESSION_BUS_ADDRESS` is read from (passed on to every child). */
+  env?: { get(name: string): string | undefined };
+  signal?: AbortSignal;
+  /** Bound on each `secret-tool` call, ms (default 3000). */
+  timeoutMs?: number;
+  /** Read every saved value back and compare (default true). */
+  verifySaves?: boolean;
+  /** Program names (tests point them at fakes). */
+  secretTool?: string;
+  dbusSend?: string;
+  logger?: Logger;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Messages that mean there is no usable Secret Service at all. */
+const UNAVAILABLE_PATTERNS = [
+  /Cannot autolaunch D-Bus/i,
+  /dbus-launch/i,
+  /Could not connect/i,
+  /not provided by any \.service files/i,
+  /Object does not exist at path/i,
+  /No such interface/i,
+  /ServiceUnknown/i,
+];
+
+/**
+ * The Secret Service through `secret-tool`, one item per (service, account).
+ *
+ * @example
+ * ```ts
+ * const raw = new SecretToolKeyring({ runner: createProcessRunner(), env: ctx.env, signal: ctx.signal });
+ * await raw.save("Codex Auth", "cli|0123456789abcdef", '{"auth_mode":"apikey"}');
+ * ```
+ */
+export class SecretToolKeyring implements RawKeyring {
+  readonly #tool: KeyringTool;
+  readonly #secretTool: string;
+  readonly #dbusSend: string;
+  readonly #verify: boolean;
+  readonly #logger?: Logger;
+
+  constructor(options: SecretToolOptions) {
+    const bus = options.env?.get("DBUS_SESSION_BUS_ADDRESS");
+    this.#tool = new KeyringTool({
+      runner: options.runner,
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+      env: bus === undefined ? undefined : { DBUS_SESSION_BUS_ADDRESS: bus },
+      installHint: SECRET_SERVICE_HINT,
+      keychainName: "Secret Service",
+      logger: options.logger,
+    });
+    this.#secretTool = options.secretTool ?? "secret-tool";
+    this.#dbusSend = options.dbusSend ?? "dbus-send";
+    this.#verify = options.verifySaves ?? true;
+    this.#logger = options.logger;
+  }
+
+  /** Children spawned so far. */
+  get spawns(): number {
+    return this.#tool.spawns;
+  }
+
+  describe(): string {
+    return "Secret Service (secret-tool)";
+  }
+
+  maxValueSize(): number {
+    return SECRET_TOOL_MAX_BYTES;
+  }
+
+  valueSize(value: string): number {
+    return encoder.encode(value).length;
+  }
+
+  load(service: string, account: string): Promise<string | undefined> {
+    return this.#lookup(service, account, true);
+  }
+
+  /** `load` without the locked check: a locked item reads as absent (see {@linkcode RawKeyring.peek}). */
+  peek(service: string, account: string): Promise<string | undefined> {
+    return this.#lookup(service, account, false);
+  }
+
+  async #lookup(
+    service: string,
+    account: string,
+    checkLocked: boolean,
+  ): Promise<string | undefined> {
+    const result = await this.#tool.run(
+      this.#secretTool,
+      ["lookup", ...codexAttributes(service, account)],
+      "load",
+    );
+    if (result.code === 0) return decoder.decode(result.stdout);
+    if (result.code === 1 && toolMessage(result) === "") {
+      if (checkLocked) await this.#throwIfLocked(service, account, "load");
+      return undefined;
+    }
+    throw this.#failure(result, "load");
+  }
+
+  async save(service: string, account: string, value: string): Promise<void> {
+    if (this.valueSize(value) > SECRET_TOOL_MAX_BYTES) {
+      throw new KeyringError(
+        `value too long for one Secret Service item (${
+          this.valueSize(value)
+        } > ${SECRET_TOOL_MAX_BYTES} bytes)`,
+      );
+    }
+    const result = await this.#tool.run(
+      this.#secretTool,
+      ["store", `--label=${codexLabel(service, account)}`, ...codexAttributes(service, account)],
+      "save",
+      value,
+    );
+    const message = toolMessage(result);
+    if (result.code !== 0) throw this.#failure(result, "save");
+    if (/too long/i.test(message)) {
+      throw new KeyringError(`Secret Service truncated the value: ${message}`);
+    }
+    if (!this.#verify) return;
+    const stored = await this.load(service, account);
+    if (stored !== value) {
+      throw new KeyringError(
+        stored === undefined
+          ? "Secret Service save did not persist: the item is not there when read back"
+          : "Secret Service save was not stored intact: the value read back differs",
+      );
+    }
+  }
+
+  async delete(service: string, account: string): Promise<boolean> {
+    const result = await this.#tool.run(
+      this.#secretTool,
+      ["clear", ...codexAttributes(service, account)],
+      "delete",
+    );
+    if (result.code === 0) return true;
+    if (result.code === 1 && toolMessage(result) === "") {
+      await this.#throwIfLocked(service, account, "delete");
+      return false;
+    }
+    throw this.#failure(result, "delete");
+  }
+
+  /** Maps a failed `secret-tool` run to a typed error carrying its message. */
+  #failure(result: { code: number; stderr: Uint8Array }, what: string): KeyringError {
+    const message = toolMessage(result as Parameters<typeof toolMessage>[0]) ||
+      `secret-tool exited with ${result.code}`;
+    if (UNAVAILABLE_PATTERNS.some((p) => p.test(message))) {
+      return new KeyringUnavailableError(`Secret Service is not available (${what}): ${message}`, {
+        hint: SECRET_SERVICE_HINT,
+      });
+    }
+    if (/locked/i.test(message)) {
+      return new KeyringLockedError(
+        `Secret Service collection is locked (${what}): ${message}; ${LOCKED_HINT}`,
+      );
+    }
+    return new KeyringError(`Secret Service ${what} failed: ${message}`);
+  }
+
+  /** On the silent exit-1 path: locked collection → error; otherwise the item is truly absent. */
+  async #throwIfLocked(service: string, account: string, what: string): Promise<void> {
+    const locked = await this.#defaultCollectionLocked() ??
+      await this.#searchSaysLocked(service, account);
+    this.#logger?.debug("secret-tool {what}: no item; collection locked={locked}", {
+      what,
+      locked,
+    });
+    if (locked) {
+      throw new KeyringLockedError(
+        `Secret Service collection is locked (${what}); ${LOCKED_HINT}`,
+      );
+    }
+  }
+
+  /** The default collection's `Locked` property, or `undefined` when it cannot be read. */
+  async #defaultCollectionLocked(): Promise<boolean | undefined> {
+    try {
+      const result = await this.#tool.run(this.#dbusSend, [
+        "--session",
+        "--print-reply",
+        "--dest=org.freedesktop.secrets",
+        "/org/freedesktop/secrets/aliases/default",
+        "org.freedesktop.DBus.Properties.Get",
+        "string:org.freedesktop.Secret.Collection",
+        "string:Locked",
+      ], "locked check");
+      const out = decoder.decode(result.stdout);
+      if (result.code === 0 && /boolean true/.test(out)) return true;
+      if (result.code === 0 && /boolean false/.test(out)) return false;
+      return undefined;
+    } catch (error) {
+      // dbus-send missing: fall back to `secret-tool search`.
+      if (error instanceof KeyringUnavailableError) return undefined;
+      throw error;
+    }
+  }
+
+  /** `secret-tool search` prints "Cannot get secret of a locked object" for a locked match. */
+  async #searchSaysLocked(service: string, account: string): Promise<boolean> {
+    const result = await this.#tool.run(
+      this.#secretTool,
+      ["search", ...codexAttributes(service, account)],
+      "locked check",
+    );
+    return /locked/i.test(toolMessage(result));
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * The real keychain path: cdx as a subprocess against a private
+ * gnome-keyring (secret-tool), and interop with the real codex CLI 0.169.0
+ * in both directions, in file and keyring mode.
+ *
+ * The codex tests run only when `npx` has @openai/codex@0.169.0 in its cache
+ * (they never download: `npm_config_offline=true`).
+ */
+import assert from "node:assert/strict";
+import { hasSecretServiceTools, startSecretService } from "./helpers/secret_service.ts";
+import { runCdx } from "./helpers/cli.ts";
+import { keyringAccount } from "../lib/auth/keyring_item.ts";
+import { chatgptAuth, serializeAuthFile } from "../lib/auth/auth_json.ts";
+import { makeJwt } from "./fakes/codex_auth_server.ts";
+import { exists, tempHome } from "./helpers/auth_context.ts";
+
+const HAS_SS = Deno.build.os === "linux" && hasSecretServiceTools();
+const KEY = "sk-proj-keyring-test-0123456789abcd";
+
+async function secretTool(env: Record<string, string>, args: string[], stdin?: string) {
+  const child = new Deno.Command("secret-tool", {
+    args,
+    env,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  return { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
+}
+
+async function lookup(env: Record<string, string>, home: string) {
+  return await secretTool(env, [
+    "lookup",
+    "service",
+    "Codex Auth",
+    "username",
+    await keyringAccount(home),
+  ]);
+}
+
+Deno.test({
+  name: "keychain: auto login stores codex's item, no auth.json, adds the config key; status and logout use it",
+  ignore: !HAS_SS,
+  async fn() {
+    await using ss = await startSecretService();
+    await using home = await tempHome();
+    const env = { ...ss.env, CODEX_HOME: home.path };
+    const login = await runCdx(["login", "--with-api-key"], { env, stdin: KEY });
+    assert.equal(login.code, 0, login.stderr);
+    assert.match(login.stderr, /note: added cli_auth_credentials_store = "auto"/);
+    assert.equal(await exists(`${home.path}/auth.json`), false);
+    const item = await lookup(ss.env, home.path);
+    assert.equal(item.stdout, `{"auth_mode":"apikey","OPENAI_API_KEY":"${KEY}"}`);
+
+    const status = await runCdx(["login", "status", "--json"], { env });
+    const parsed = JSON.parse(status.stdout);
+    assert.equal(parsed.store.location, "keyring");
+    assert.equal(parsed.store.service, "Codex Auth");
+    assert.equal(parsed.store.account, await keyringAccount(home.path));
+    assert.ok(!status.stderr.includes(KEY) && !status.stdout.includes(KEY));
+
+    const logout = await runCdx(["logout"], { env });
+    assert.equal(logout.stderr, "Successfully logged out\n");
+    assert.equal((await lookup(ss.env, home.path)).code, 1);
+  },
+});
+
+Deno.test({
+  name: "keychain: a plain auth.json is moved into the keychain by the next load (auto)",
+  ignore: !HAS_SS,
+  async fn() {
+    await using ss = await startSecretService();
+    await using home = await tempHome();
+    await Deno.writeTextFile(
+      `${home.path}/auth.json`,
+      serializeAuthFile({ auth_mode: "apikey", OPENAI_API_KEY: KEY }),
+    );
+    const status = await runCdx(["login", "status"], { env: { ...ss.env, CODEX_HOME: home.path } });
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stderr, /Stored in: keychain/);
+    assert.equal(await exists(`${home.path}/auth.json`), false);
+    assert.equal(JSON.parse((await lookup(ss.env, home.path)).stdout).OPENAI_API_KEY, KEY);
+  },
+});
+
+Deno.test({
+  name: "keychain: file mode warns when a working keychain is ignored",
+  ignore: !HAS_SS,
+  async fn() {
+    await using ss = await startSecretService();
+    await using home = await tempHome();
+    const env = { ...ss.env, CODEX_HOME: home.path, CDX_CREDENTIALS_STORE: "file" };
+    assert.equal((await runCdx(["login", "--with-api-key"], { env, stdin: KEY })).code, 0);
+    const status = await runCdx(["login", "status"], { env });
+    assert.match(status.stderr, /warning: credentials are in a plain file .* although a keychain works/);
+  },
+});
+
+Deno.test({
+  name: "keychain: locked collection — auto falls back to auth.json with a warning, keyring mode fails",
+  ignore: !HAS_SS,
+  async fn() {
+    await using ss = await startSecretService();
+    await ss.lock();
+    await using home = await tempHome();
+    const env = { ...ss.env, CODEX_HOME: home.path };
+    const strict = await runCdx(["login", "--with-api-key", "--store", "keyring"], {
+      env,
+      stdin: KEY,
+    });
+    assert.equal(strict.code, 1);
+    assert.match(strict.stderr, /failed to write OAuth tokens to keyring/);
+    assert.equal(await exists(`${home.path}/auth.json`), false);
+
+    const auto = await runCdx(["login", "--with-api-key"], { env, stdin: KEY });
+    assert.equal(auto.code, 0, auto.stderr);
+    assert.ok(auto.stderr.includes(`credentials saved to ${home.path}/auth.json`), auto.stderr);
+    assert.ok(!auto.stderr.includes(KEY));
+    const status = await runCdx(["login", "status"], { env });
+    assert.equal(status.code, 0);
+    assert.match(status.stderr, /Stored in: file/);
+  },
+});
+
+// --- interop with the real codex CLI -------------------------------------------------------------
+
+const CODEX_PKG = "@openai/codex@0.169.0";
+
+function codexAvailable(): boolean {
+  try {
+    const out = new Deno.Command("npx", {
+      args: ["-y", CODEX_PKG, "--version"],
+      env: { npm_config_offline: "true" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    return out.success && new TextDecoder().decode(out.stdout).includes("0.169.0");
+  } catch {
+    return false;
+  }
+}
+
+const HAS_CODEX = HAS_SS && codexAvailable();
+
+async function codex(args: string[], env: Record<string, string>, stdin?: string) {
+  const child = new Deno.Command("npx", {
+    args: ["-y", CODEX_PKG, ...args],
+    env: { npm_config_offline: "true", ...env },
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr)
+    .split("\n").filter((l) => !l.startsWith("WARNING: proceeding")).join("\n");
+  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr };
+}
+
+for (const mode of ["file", "keyring"] as const) {
+  Deno.test({
+    name: `codex interop (${mode}): what cdx saves, codex login status reports`,
+    ignore: !HAS_CODEX,
+    async fn() {
+      await using ss = await startSecretService();
+      await using home = await tempHome();
+      await Deno.writeTextFile(
+        `${home.path}/config.toml`,
+        `cli_auth_credentials_store = "${mode}"\n`,
+      );
+      const env = { ...ss.env, CODEX_HOME: home.path };
+      assert.equal((await runCdx(["login", "--with-api-key"], { env, stdin: KEY })).code, 0);
+      const status = await codex(["login", "status"], env);
+      assert.equal(status.code, 0, status.stderr);
+      assert.match(status.stderr, /API key configured - sk-proj-\*\*\*9abcd/);
+
+      // A ChatGPT login saved by cdx (tokens) is read by codex too.
+      const auth = chatgptAuth({
+        id_token: makeJwt({ email: "i@example.com" }),
+        access_token: makeJwt({ exp: 4_000_000_000 }),
+        refresh_token: "rt_interop_000001",
+        account_id: "acct-i",
+      }, Date.now());
+      const { openAuthStore } = await import("../lib/auth/storage.ts");
+      const { authContext } = await import("./helpers/auth_context.ts");
+      const { createPlatformKeyring } = await import("../lib/keyring/mod.ts");
+      const { createProcessRunner } = await import("../lib/process.ts");
+      const ctx = await authContext(home.path, {
+        env: ss.env,
+        keyring: createPlatformKeyring({
+          os: "linux",
+          runner: createProcessRunner(),
+          env: { get: (n) => ss.env[n] },
+        }),
+      });
+      await openAuthStore(ctx, { store: mode }).save(auth);
+      const chat = await codex(["login", "status"], env);
+      assert.equal(chat.code, 0, chat.stderr);
+      assert.match(chat.stderr, /Logged in using ChatGPT/);
+    },
+  });
+
+  Deno.test({
+    name: `codex interop (${mode}): what codex login --with-api-key saves, cdx login status reports`,
+    ignore: !HAS_CODEX,
+    async fn() {
+      await using ss = await startSecretService();
+      await using home = await tempHome();
+      await Deno.writeTextFile(
+        `${home.path}/config.toml`,
+        `cli_auth_credentials_store = "${mode}"\n`,
+      );
+      const env = { ...ss.env, CODEX_HOME: home.path };
+      const saved = await codex(["login", "--with-api-key"], env, `${KEY}\n`);
+      assert.equal(saved.code, 0, saved.stderr);
+      assert.equal(await exists(`${home.path}/auth.json`), mode === "file");
+      const status = await runCdx(["login", "status", "--json"], { env });
+      assert.equal(status.code, 0, status.stderr);
+      const parsed = JSON.parse(status.stdout);
+      assert.equal(parsed.api_key, "sk-proj-***9abcd");
+      assert.equal(parsed.store.location, mode === "file" ? "file" : "keyring");
+      // And codex's logout after cdx read it leaves nothing behind for cdx.
+      assert.equal((await codex(["logout"], env)).code, 0);
+      assert.equal((await runCdx(["login", "status"], { env })).code, 1);
+    },
+  });
+}
