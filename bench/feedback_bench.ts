@@ -33,9 +33,13 @@ const withSecret: LogRecord = {
   properties: { headers: '{"authorization":"Bearer abcdefghijklmnopqrstuvwxyz0123"}' },
 };
 
-Deno.bench("feedback capture: one typical record (format + redact + ring)", { baseline: true }, () => {
-  capture.sink(typical);
-});
+Deno.bench(
+  "feedback capture: one typical record (format + redact + ring)",
+  { baseline: true },
+  () => {
+    capture.sink(typical);
+  },
+);
 
 Deno.bench("feedback capture: one record with a bearer header to mask", () => {
   capture.sink(withSecret);

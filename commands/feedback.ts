@@ -13,8 +13,8 @@ import type { Context } from "../lib/context.ts";
 import { CdxError, ExitCode, UsageError } from "../lib/errors.ts";
 import { CancelledError } from "../lib/cancel.ts";
 import {
-  CLASSIFICATION_DISPLAY,
   type Classification,
+  CLASSIFICATION_DISPLAY,
   feedbackDsn,
   formatSize,
   logFilePath,
@@ -96,7 +96,9 @@ export async function runFeedback(ctx: Context, options: FeedbackOptions): Promi
   });
   const path = options.output ??
     (upload
-      ? `${logFilePath(ctx.globals.codexHome).replace(/[^\\/]+$/, "")}cdx-feedback-${report.reportId}.zip`
+      ? `${
+        logFilePath(ctx.globals.codexHome).replace(/[^\\/]+$/, "")
+      }cdx-feedback-${report.reportId}.zip`
       : `cdx-feedback-${report.reportId.slice(0, 8)}.zip`);
   logger.debug("feedback report {id}: {files} files, {bytes} bytes zipped", {
     id: report.reportId,

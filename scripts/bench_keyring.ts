@@ -57,14 +57,17 @@ const bareClear = (a: string) => bare(["clear", ...attrs(a)]);
 const runner = recordingRunner(createProcessRunner());
 const keyring = createPlatformKeyring({ os: "linux", runner, env: mapEnv(ss.env) });
 
-const times: Record<string, number[]> = {};
-const spawns: Record<string, number> = {};
-async function time(name: string, fn: () => Promise<unknown>): Promise<void> {
-  const before = runner.spawns.length;
+const spawnsPerOp: Record<string, number> = {};
+async function time(fn: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await fn();
-  (times[name] ??= []).push(performance.now() - started);
-  spawns[name] = runner.spawns.length - before;
+  return performance.now() - started;
+}
+async function timeCdx(op: string, fn: () => Promise<unknown>): Promise<number> {
+  const before = runner.spawns.length;
+  const ms = await time(fn);
+  spawnsPerOp[op] = runner.spawns.length - before;
+  return ms;
 }
 
 // Warm-up (JIT, page cache, keyring file).
@@ -77,45 +80,66 @@ for (let i = 0; i < 3; i++) {
   await bareClear("cli|warm");
 }
 
-for (let i = 0; i < iterations; i++) {
-  const a = `cli|bench${i}`;
-  // The bare sequences are the same tool calls cdx makes for each operation.
-  await time("bare store", () => bareStore(a));
-  await time("bare lookup", () => bareLookup(a));
-  await time("bare clear", () => bareClear(a));
-  await time("bare save sequence (lookup+store+lookup)", async () => {
+// Each cdx operation is paired with the same sequence of bare secret-tool
+// calls cdx makes for it; the order alternates to cancel drift. The paired
+// differences are robust to the machine's load changing during the run.
+type Op = "save" | "load" | "delete";
+const samples: Record<Op, { cdx: number[]; bare: number[]; diff: number[] }> = {
+  save: { cdx: [], bare: [], diff: [] },
+  load: { cdx: [], bare: [], diff: [] },
+  delete: { cdx: [], bare: [], diff: [] },
+};
+const bareOps: Record<Op, (a: string) => Promise<void>> = {
+  save: async (a) => {
     await bareLookup(a);
     await bareStore(a);
     await bareLookup(a);
-  });
-  await time("bare delete sequence (lookup+clear)", async () => {
+  },
+  load: (a) => bareLookup(a),
+  delete: async (a) => {
     await bareLookup(a);
     await bareClear(a);
-  });
-  await time("cdx save", () => keyring.save(SERVICE, a, VALUE));
-  await time("cdx load", () => keyring.load(SERVICE, a));
-  await time("cdx delete", () => keyring.delete(SERVICE, a));
+  },
+};
+const cdxOps: Record<Op, (a: string) => Promise<unknown>> = {
+  save: (a) => keyring.save(SERVICE, a, VALUE),
+  load: (a) => keyring.load(SERVICE, a),
+  delete: (a) => keyring.delete(SERVICE, a),
+};
+for (let i = 0; i < iterations; i++) {
+  for (const op of ["save", "load", "delete"] as const) {
+    let bareMs: number, cdxMs: number;
+    if (i % 2 === 0) {
+      bareMs = await time(() => bareOps[op](`cli|bare${i}`));
+      cdxMs = await timeCdx(op, () => cdxOps[op](`cli|cdx${i}`));
+    } else {
+      cdxMs = await timeCdx(op, () => cdxOps[op](`cli|cdx${i}`));
+      bareMs = await time(() => bareOps[op](`cli|bare${i}`));
+    }
+    samples[op].bare.push(bareMs);
+    samples[op].cdx.push(cdxMs);
+    samples[op].diff.push(cdxMs - bareMs);
+  }
 }
 
-const m = (name: string) => median(times[name]);
-const rows: Array<[string, string, string, number]> = [
-  ["load", "bare lookup", "cdx load", spawns["cdx load"]],
-  ["save", "bare save sequence (lookup+store+lookup)", "cdx save", spawns["cdx save"]],
-  ["delete", "bare delete sequence (lookup+clear)", "cdx delete", spawns["cdx delete"]],
-];
+const quantile = (values: number[], q: number) =>
+  [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * q)];
+const f = (n: number) => n.toFixed(2);
 const lines = [
-  `secret-tool, private gnome-keyring, ${iterations} iterations, medians, value ${VALUE.length} bytes`,
-  `bare single calls: store ${m("bare store").toFixed(2)} ms, lookup ${
-    m("bare lookup").toFixed(2)
-  } ms, clear ${m("bare clear").toFixed(2)} ms`,
-  "op      cdx ms   same bare calls ms   overhead ms   overhead/spawn ms   spawns",
+  `secret-tool, private gnome-keyring, ${iterations} iterations, value ${VALUE.length} bytes, load average ${
+    Deno.loadavg()[0].toFixed(1)
+  }`,
+  "op      spawns  bare ms (median)  cdx ms (median)  cdx-bare paired median [p25..p75] ms  per spawn ms",
 ];
-for (const [op, bareName, cdxName, n] of rows) {
-  const overhead = m(cdxName) - m(bareName);
+for (const op of ["load", "save", "delete"] as const) {
+  const { cdx, bare, diff } = samples[op];
+  const n = spawnsPerOp[op];
   lines.push(
-    `${op.padEnd(7)} ${m(cdxName).toFixed(2).padStart(6)}   ${
-      m(bareName).toFixed(2).padStart(18)
-    }   ${overhead.toFixed(2).padStart(11)}   ${(overhead / n).toFixed(2).padStart(17)}   ${n}`,
+    `${op.padEnd(7)} ${String(n).padStart(6)}  ${f(median(bare)).padStart(16)}  ${
+      f(median(cdx)).padStart(15)
+    }  ${f(median(diff)).padStart(10)} [${f(quantile(diff, 0.25))}..${f(quantile(diff, 0.75))}]${
+      "".padStart(8)
+    }  ${f(median(diff) / n).padStart(6)}`,
   );
 }
 Deno.stdout.writeSync(encoder.encode(`${lines.join("\n")}\n`));

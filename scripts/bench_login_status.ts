@@ -6,7 +6,9 @@
  * - file, no keychain reachable;
  * - file, keychain reachable (status also probes it, to warn about the plain file);
  * - keyring (private gnome-keyring through secret-tool);
- * - auto with the credentials in the keychain.
+ * - auto with the credentials in the keychain;
+ *
+ * plus a `cdx --version` baseline (process start-up alone).
  *
  * Usage: `deno run -A scripts/bench_login_status.ts [runs=7]`. Prints the
  * median and min/max per store. Needs secret-tool, gnome-keyring-daemon and
@@ -44,6 +46,7 @@ async function measure(
 
 const home = await Deno.makeTempDir({ prefix: "cdx-bench-status-" });
 try {
+  await measure("baseline: cdx --version", {}, ["--version"]);
   const noBus = { DBUS_SESSION_BUS_ADDRESS: `unix:path=${home}/no-bus` };
   const fileHome = `${home}/file`;
   await runCdx(["login", "--with-api-key", "--store", "file"], {

@@ -4,6 +4,7 @@
  * local fake Responses server: median wall time of each, runs interleaved so
  * machine noise hits both alike. Goal: cdx at most 1.5× curl. Two streams:
  *
+ * - start-up: a 1-delta stream (what both pay before streaming);
  * - burst: the whole stream as fast as the server writes it (start-up dominates);
  * - paced: 10,000 deltas over ~2 s, like a fast model (streaming overhead shows).
  *
@@ -128,6 +129,7 @@ async function ctrlC(): Promise<void> {
 
 try {
   console.log(`runs: ${RUNS} each, interleaved; ${DELTAS} deltas; Deno ${Deno.version.deno}`);
+  await compare("start-up (1 delta)", manyDeltas(1));
   await compare(`burst (${DELTAS} deltas)`, manyDeltas(DELTAS));
   await compare(`paced (${DELTAS} deltas, ~2 s)`, paced(manyDeltas(DELTAS)));
   await ctrlC();

@@ -48,7 +48,11 @@ function ttyInput(answers: string[]): Input {
 }
 
 async function unzipTest(path: string): Promise<{ code: number; text: string }> {
-  const out = await new Deno.Command("unzip", { args: ["-t", path], stdout: "piped", stderr: "piped" })
+  const out = await new Deno.Command("unzip", {
+    args: ["-t", path],
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   return { code: out.code, text: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
 }
@@ -81,7 +85,9 @@ Deno.test("feedback --output --yes writes a 0600 zip with metadata, logs and dia
         text: await Deno.readTextFile(`${home}/config.toml`),
       },
       keyring: () => {
-        throw new KeyringUnavailableError("no D-Bus session bus", { hint: "install gnome-keyring" });
+        throw new KeyringUnavailableError("no D-Bus session bus", {
+          hint: "install gnome-keyring",
+        });
       },
       globals: { codexHome: home },
     });

@@ -11,7 +11,7 @@ import {
   MAX_TAG_KEYS,
   persistSettings,
 } from "../lib/feedback/capture.ts";
-import { maskArgv, MASK, redactPatterns, Redactor } from "../lib/feedback/redact.ts";
+import { MASK, maskArgv, Redactor, redactPatterns } from "../lib/feedback/redact.ts";
 import { maskConfigToml } from "../lib/feedback/diagnostics.ts";
 
 function record(
@@ -110,7 +110,10 @@ Deno.test("registered secrets are masked wherever they appear, even split across
 Deno.test("argv: values of secret-bearing options are masked, flags like --with-api-key are not", () => {
   const redactor = new Redactor();
   assert.deepEqual(
-    maskArgv(["login", "--with-api-key", "--store", "file", "--token", "abc", "--api-key=xyz"], redactor),
+    maskArgv(
+      ["login", "--with-api-key", "--store", "file", "--token", "abc", "--api-key=xyz"],
+      redactor,
+    ),
     ["login", "--with-api-key", "--store", "file", "--token", MASK, `--api-key=${MASK}`],
   );
   assert.deepEqual(maskArgv(["run", "use sk-abcdefghijkl123 please"], redactor), [
@@ -145,7 +148,13 @@ Deno.test("capture redacts a record before it enters the ring", () => {
   secrets.register("opaque-refresh-777");
   capture.sink({
     ...record(""),
-    message: ["refreshing with ", "opaque-refresh-777", " and Bearer ", "abcdefghijklmnopqrstuvwxyz", ""],
+    message: [
+      "refreshing with ",
+      "opaque-refresh-777",
+      " and Bearer ",
+      "abcdefghijklmnopqrstuvwxyz",
+      "",
+    ],
     properties: { token: "opaque-refresh-777", bearer: "abcdefghijklmnopqrstuvwxyz" },
   });
   const raw = new TextDecoder().decode(capture.ring.bytes());

@@ -12,7 +12,10 @@ import { runCdx } from "./helpers/cli.ts";
 const posix = Deno.build.os !== "windows";
 
 function block(id: string, lines: number, exitCode = 0): string {
-  const body = Array.from({ length: lines }, (_, i) => `2026-11-26T07:00:00.000Z TRACE cdx: ${id} line ${i}\n`)
+  const body = Array.from(
+    { length: lines },
+    (_, i) => `2026-11-26T07:00:00.000Z TRACE cdx: ${id} line ${i}\n`,
+  )
     .join("");
   return formatBlock({
     id,
@@ -28,7 +31,11 @@ Deno.test("a block round-trips: header, masked argv, tags, body, footer", () => 
   const text = block("a", 2) + block("b", 1, 1);
   const blocks = parseBlocks(text);
   assert.equal(blocks.length, 2);
-  assert.deepEqual(blocks.map((b) => [b.id, b.exit, b.complete]), [["a", "0", true], ["b", "1", true]]);
+  assert.deepEqual(blocks.map((b) => [b.id, b.exit, b.complete]), [["a", "0", true], [
+    "b",
+    "1",
+    true,
+  ]]);
   assert.deepEqual(blocks[0].argv, ["login", "status"]);
   assert.deepEqual(blocks[1].tags, { auth_mode: "apikey" });
   assert.equal(blocks[0].body.split("\n").length, 3);
@@ -103,10 +110,13 @@ Deno.test("20 concurrent cdx processes: cdx.log within its cap, every invocation
   try {
     const cap = 6000; // small, so the concurrent appends also trim
     const runs = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        runCdx(["--log-level", "trace", "logout", "--no-revoke"], {
-          env: { CODEX_HOME: home, CDX_LOG_MAX_BYTES: String(cap), CDX_TEST_RUN: String(i) },
-        })),
+      Array.from(
+        { length: 20 },
+        (_, i) =>
+          runCdx(["--log-level", "trace", "logout", "--no-revoke"], {
+            env: { CODEX_HOME: home, CDX_LOG_MAX_BYTES: String(cap), CDX_TEST_RUN: String(i) },
+          }),
+      ),
     );
     const bytes = await Deno.readFile(logFilePath(home));
     assert.ok(bytes.length <= cap, `${bytes.length} > ${cap}`);
@@ -130,8 +140,11 @@ Deno.test("20 concurrent cdx processes under the default cap: all 20 blocks kept
   const home = await Deno.makeTempDir();
   try {
     await Promise.all(
-      Array.from({ length: 20 }, () =>
-        runCdx(["--log-level", "trace", "logout", "--no-revoke"], { env: { CODEX_HOME: home } })),
+      Array.from(
+        { length: 20 },
+        () =>
+          runCdx(["--log-level", "trace", "logout", "--no-revoke"], { env: { CODEX_HOME: home } }),
+      ),
     );
     const text = await Deno.readTextFile(logFilePath(home));
     const blocks = parseBlocks(text);

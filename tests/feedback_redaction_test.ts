@@ -24,7 +24,10 @@ interface Haystacks {
 /** Asserts no secret (nor its distinctive middle) appears anywhere. */
 function assertNoSecret(haystacks: Haystacks, secrets: string[]): void {
   for (const secret of secrets) {
-    const middle = secret.slice(Math.floor(secret.length / 2) - 6, Math.floor(secret.length / 2) + 6);
+    const middle = secret.slice(
+      Math.floor(secret.length / 2) - 6,
+      Math.floor(secret.length / 2) + 6,
+    );
     for (const [place, text] of Object.entries(haystacks)) {
       const at = Math.max(text.indexOf(secret), text.indexOf(middle));
       assert.ok(at < 0, `secret found in ${place}: …${text.slice(at - 80, at + 40)}…`);
@@ -127,7 +130,9 @@ Deno.test("redaction end to end with the real login: an API key piped to `cdx lo
       env,
     });
     assert.equal(saved.code, 0, saved.stderr);
-    const uploaded = await runCdx(["feedback", "--upload", "--yes", "--note", "key login"], { env });
+    const uploaded = await runCdx(["feedback", "--upload", "--yes", "--note", "key login"], {
+      env,
+    });
     assert.equal(uploaded.code, 0, uploaded.stderr);
     const zip = unzipAll(await Deno.readFile(output));
     assert.equal(JSON.parse(zip["zip:metadata.json"]).auth_mode, "apikey");

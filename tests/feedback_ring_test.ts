@@ -61,7 +61,10 @@ Deno.test("ring grows past its initial allocation and then wraps around (large c
           all.push(chunk);
         });
         const everything = concat(all);
-        assert.deepEqual(ring.bytes(), everything.subarray(Math.max(0, everything.length - capacity)));
+        assert.deepEqual(
+          ring.bytes(),
+          everything.subarray(Math.max(0, everything.length - capacity)),
+        );
       },
     ),
     { numRuns: 100 },

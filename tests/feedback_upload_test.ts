@@ -34,12 +34,18 @@ function options(extra: Partial<FeedbackOptions>): FeedbackOptions {
 
 Deno.test("DSN: envelope endpoint and X-Sentry-Auth come from the DSN; a bad DSN is a usage error", () => {
   const dsn = parseDsn("https://abc123@o33249.ingest.us.sentry.io/4510195390611458");
-  assert.equal(dsn.envelopeUrl, "https://o33249.ingest.us.sentry.io/api/4510195390611458/envelope/");
+  assert.equal(
+    dsn.envelopeUrl,
+    "https://o33249.ingest.us.sentry.io/api/4510195390611458/envelope/",
+  );
   assert.equal(
     sentryAuthHeader(dsn, "0.1.0"),
     "Sentry sentry_version=7, sentry_key=abc123, sentry_client=cdx/0.1.0",
   );
-  assert.equal(parseDsn("http://k@host:9000/sentry/7").envelopeUrl, "http://host:9000/sentry/api/7/envelope/");
+  assert.equal(
+    parseDsn("http://k@host:9000/sentry/7").envelopeUrl,
+    "http://host:9000/sentry/api/7/envelope/",
+  );
   assert.throws(() => parseDsn("not a dsn"), (e) => e instanceof CdxError && e.exitCode === 2);
   assert.throws(() => parseDsn("https://host/1"), CdxError);
 });
@@ -120,7 +126,10 @@ Deno.test("upload to a 200 endpoint: receipt with the event id, X-Sentry-Auth se
       stdout,
       globals: { codexHome: home },
     });
-    const code = await runFeedback(ctx, options({ upload: true, yes: true, note: "n", json: true }));
+    const code = await runFeedback(
+      ctx,
+      options({ upload: true, yes: true, note: "n", json: true }),
+    );
     assert.equal(code, 0);
     assert.equal(sentry.received.length, 1);
     const request = sentry.received[0];
@@ -139,7 +148,12 @@ Deno.test("upload to a 200 endpoint: receipt with the event id, X-Sentry-Auth se
 
 const failures: Array<[string, SentryMode, RegExp, number]> = [
   ["413", { status: 413 }, /too large \(HTTP 413\)/, ExitCode.FAILURE],
-  ["429", { status: 429, retryAfter: "60" }, /rate-limiting.*429, retry after 60 s/, ExitCode.FAILURE],
+  [
+    "429",
+    { status: 429, retryAfter: "60" },
+    /rate-limiting.*429, retry after 60 s/,
+    ExitCode.FAILURE,
+  ],
   ["503", { status: 503 }, /HTTP 503/, ExitCode.FAILURE],
   ["a hang past the bound", "hang", /timed out after 300 ms/, ExitCode.TIMEOUT],
 ];

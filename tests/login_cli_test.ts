@@ -95,7 +95,8 @@ Deno.test("cli: auto mode without a reachable keychain saves auth.json and says 
 });
 
 async function deviceLogin(home: string, fake: CodexAuthServer) {
-  return await runCdx(["login", "--no-browser"], {
+  // Trace logging on: the tests below prove no token reaches the logs either.
+  return await runCdx(["login", "--no-browser", "--log-level", "trace"], {
     env: fileEnv(home, { CDX_ISSUER: fake.url, CDX_TEST_POLL_SCALE: "0.01" }),
   });
 }
@@ -194,14 +195,18 @@ Deno.test("cli: parallel processes with an expired token make exactly one refres
   await Deno.writeTextFile(`${home.path}/auth.json`, serializeAuthFile(auth), { mode: 0o600 });
   const env = fileEnv(home.path, { CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${fake.url}/oauth/token` });
   const results = await Promise.all(
-    Array.from({ length: 4 }, () => runCdx(["login", "token"], { env })),
+    Array.from({ length: 4 }, () => runCdx(["login", "token", "--log-level", "trace"], { env })),
   );
   for (const r of results) assert.equal(r.code, 0, r.stderr);
   assert.equal(fake.refreshCount, 1);
   assert.equal(fake.requests.filter((r) => r.path === "/oauth/token").length, 1);
   const saved = JSON.parse(await Deno.readTextFile(`${home.path}/auth.json`));
   assert.notEqual(saved.tokens.access_token, tokens.access_token);
-  for (const r of results) assert.equal(r.stdout, `${saved.tokens.access_token}\n`);
+  for (const r of results) {
+    assert.equal(r.stdout, `${saved.tokens.access_token}\n`);
+    assertNoSecret(r.stderr, [saved.tokens.access_token, saved.tokens.refresh_token]);
+    assertNoSecret(r.stderr, [tokens.access_token, tokens.refresh_token]);
+  }
   assert.equal(await modeOf(`${home.path}/auth.json`), 0o600);
 });
 

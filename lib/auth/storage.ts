@@ -98,7 +98,6 @@ export class AuthStore {
   readonly legacyPath: string;
   readonly #ctx: Context;
   readonly #log: Logger;
-  #account?: string;
   /** Test hooks between steps. */
   hooks: StoreStepHooks = {};
 
@@ -129,8 +128,13 @@ export class AuthStore {
     return map;
   }
 
-  async account(): Promise<string> {
-    return this.#account ??= await keyringAccount(this.codexHome);
+  /**
+   * The keychain account. Not cached: before CODEX_HOME exists its path cannot
+   * be canonicalised, and the item must be named after the canonical path
+   * (a symlinked home, macOS's /tmp) once it does.
+   */
+  account(): Promise<string> {
+    return keyringAccount(this.codexHome);
   }
 
   /** The keychain, or the error that says why there is none. */

@@ -46,7 +46,10 @@ export function selectLogs(
   redactor: Redactor,
   maxBytes: number = MAX_BUNDLE_LOG_BYTES,
 ): SelectedLogs {
-  const blocks = [...parseBlocks(persisted).filter((b) => b.complete), ...parseBlocks(currentBlock)];
+  const blocks = [
+    ...parseBlocks(persisted).filter((b) => b.complete),
+    ...parseBlocks(currentBlock),
+  ];
   const chosen: string[] = [];
   const ids: string[] = [];
   let used = 0;

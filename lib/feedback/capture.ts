@@ -107,7 +107,10 @@ export class FeedbackCapture {
     for (const key in properties) {
       if (!this.#tags.has(key) && this.#tags.size >= MAX_TAG_KEYS) continue;
       const value = properties[key];
-      this.#tags.set(key, this.redactor.redact(typeof value === "string" ? value : safeJson(value)));
+      this.#tags.set(
+        key,
+        this.redactor.redact(typeof value === "string" ? value : safeJson(value)),
+      );
     }
   }
 

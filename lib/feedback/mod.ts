@@ -8,7 +8,7 @@
  * @module
  */
 export { ByteRing, DEFAULT_RING_CAPACITY } from "./ring.ts";
-export { maskArgv, MASK, redactPatterns, Redactor } from "./redact.ts";
+export { MASK, maskArgv, Redactor, redactPatterns } from "./redact.ts";
 export {
   DEFAULT_LOG_MAX_BYTES,
   FEEDBACK_TAGS_CATEGORY,
@@ -22,22 +22,22 @@ export type { InstalledCapture, PersistSettings } from "./capture.ts";
 export {
   appendBlock,
   formatBlock,
-  logFilePath,
   type LogBlock,
+  logFilePath,
   parseBlocks,
   readLog,
 } from "./persist.ts";
-export { BUNDLE_FILES, buildZip, formatSize, MAX_BUNDLE_LOG_BYTES, selectLogs } from "./bundle.ts";
+export { buildZip, BUNDLE_FILES, formatSize, MAX_BUNDLE_LOG_BYTES, selectLogs } from "./bundle.ts";
 export {
   buildEnvelope,
   buildFeedbackEvent,
-  CLASSIFICATION_DISPLAY,
   type Classification,
+  CLASSIFICATION_DISPLAY,
   type Dsn,
   parseDsn,
   sentryAuthHeader,
 } from "./envelope.ts";
-export { DEFAULT_UPLOAD_TIMEOUT_MS, type UploadReceipt, uploadEnvelope } from "./upload.ts";
+export { DEFAULT_UPLOAD_TIMEOUT_MS, uploadEnvelope, type UploadReceipt } from "./upload.ts";
 export { keychainHealth, maskConfigToml, proxyVariablesSet } from "./diagnostics.ts";
 export {
   feedbackDsn,

@@ -185,7 +185,9 @@ export async function appendBlock(
     });
     try {
       let bytes = encoder.encode(block);
-      if (bytes.length > options.maxBytes) bytes = encoder.encode(shrinkBlock(block, options.maxBytes));
+      if (bytes.length > options.maxBytes) {
+        bytes = encoder.encode(shrinkBlock(block, options.maxBytes));
+      }
       let size = 0;
       try {
         size = (await Deno.stat(path)).size;
@@ -251,7 +253,8 @@ export function shrinkBlock(block: string, maxBytes: number): string {
   tail = newline >= 0 ? tail.slice(newline + 1) : "";
   // The replacement char of a cut UTF-8 sequence may add bytes: re-check.
   while (encoder.encode(tail).length > budget) tail = tail.slice(tail.indexOf("\n") + 1);
-  const headerEnd = block.length - (parsed.body.length + `${FOOTER_PREFIX}${parsed.id} end\n`.length);
+  const headerEnd = block.length -
+    (parsed.body.length + `${FOOTER_PREFIX}${parsed.id} end\n`.length);
   return block.slice(0, headerEnd) + marker + tail + `${FOOTER_PREFIX}${parsed.id} end\n`;
 }
 

@@ -43,8 +43,11 @@ export const SECRET_HEADERS: readonly string[] = [
   "x-sentry-auth",
 ];
 
-const alternatives = (names: readonly string[]) =>
-  names.map((n) => n.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&")).join("|");
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\\/-]/g, "\\$&");
+}
+
+const alternatives = (names: readonly string[]) => names.map(escapeRegExp).join("|");
 
 /**
  * One pass over the text for every pattern. Groups `p1`…`p5` capture what
@@ -75,8 +78,34 @@ const PATTERN = new RegExp(
   "gi",
 );
 
+/**
+ * Words (any case) of which every pattern match contains at least one. Most
+ * log lines contain none, and looking for them is several times cheaper than
+ * the full pattern; keep this list in step with {@linkcode PATTERN}.
+ */
+const TRIGGERS = [
+  "eyj",
+  "sk-",
+  "bearer",
+  "authoriz",
+  "cookie",
+  "api-key",
+  "sentry-auth",
+  "token",
+  "device_auth",
+  "code",
+  "api_key",
+  "apikey",
+  "secret",
+  "password",
+];
+
+/** One scan for any trigger word (no lowercased copy: no garbage per record). */
+const TRIGGER = new RegExp(alternatives(TRIGGERS), "i");
+
 /** Masks every pattern-recognised secret in `text`. */
 export function redactPatterns(text: string): string {
+  if (!TRIGGER.test(text)) return text;
   PATTERN.lastIndex = 0;
   return text.replace(PATTERN, replaceMatch);
 }
@@ -99,6 +128,8 @@ function replaceMatch(...args: unknown[]): string {
  */
 export class Redactor {
   #values: string[] = [];
+  /** All values as one alternation, longest first: one scan instead of one per value. */
+  #matcher?: RegExp;
   #unsubscribe?: () => void;
 
   constructor(secrets?: SecretRegistry) {
@@ -110,6 +141,7 @@ export class Redactor {
     if (!value || this.#values.includes(value)) return;
     this.#values.push(value);
     this.#values.sort((a, b) => b.length - a.length);
+    this.#matcher = new RegExp(this.#values.map(escapeRegExp).join("|"), "g");
   }
 
   /** The exact values known, longest first. */
@@ -119,11 +151,12 @@ export class Redactor {
 
   /** Masks the known exact values only. */
   redactValues(text: string): string {
-    let out = text;
-    for (const value of this.#values) {
-      if (out.includes(value)) out = out.split(value).join(MASK);
-    }
-    return out;
+    const matcher = this.#matcher;
+    if (!matcher) return text;
+    matcher.lastIndex = 0;
+    if (!matcher.test(text)) return text;
+    matcher.lastIndex = 0;
+    return text.replace(matcher, MASK);
   }
 
   /** Masks known exact values, then every pattern. */

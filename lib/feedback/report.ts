@@ -11,9 +11,9 @@ import { installedCapture } from "./capture.ts";
 import { invocationBlock, parseBlocks, readLog } from "./persist.ts";
 import { Redactor } from "./redact.ts";
 import {
+  buildZip,
   BUNDLE_FILES,
   type BundleFile,
-  buildZip,
   formatSize,
   selectLogs,
   textFile,
@@ -27,7 +27,7 @@ import {
   newEventId,
   parseDsn,
 } from "./envelope.ts";
-import { DEFAULT_UPLOAD_TIMEOUT_MS, type UploadReceipt, uploadEnvelope } from "./upload.ts";
+import { DEFAULT_UPLOAD_TIMEOUT_MS, uploadEnvelope, type UploadReceipt } from "./upload.ts";
 
 /** What the user chose. */
 export interface ReportRequest {
@@ -126,7 +126,9 @@ export async function prepareReport(
     redactor,
     auth,
     persistence,
-    logSummary: `${formatSize(new TextEncoder().encode(persisted).length)}, ${persistedBlocks.length} invocation(s)`,
+    logSummary: `${
+      formatSize(new TextEncoder().encode(persisted).length)
+    }, ${persistedBlocks.length} invocation(s)`,
     denoVersion,
     arch,
     osRelease,

@@ -72,7 +72,9 @@ export class ByteRing {
     }
     if (this.#start === 0 && this.#length + n > this.#buffer.length) {
       // Still linear: grow instead of wrapping while below capacity.
-      this.#ensureAllocated(Math.min(capacity, Math.max(this.#buffer.length * 2, this.#length + n)));
+      this.#ensureAllocated(
+        Math.min(capacity, Math.max(this.#buffer.length * 2, this.#length + n)),
+      );
     }
     const buffer = this.#buffer;
     const size = buffer.length;

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Context } from "../context.ts";
-import { CancelledError, orCancel, timeoutSignal, TimeoutError } from "../cancel.ts";
+import { CancelledError, orCancel, TimeoutError, timeoutSignal } from "../cancel.ts";
 import { CdxError, ExitCode } from "../errors.ts";
 import { type Dsn, sentryAuthHeader } from "./envelope.ts";
 
@@ -43,7 +43,11 @@ export async function uploadEnvelope(
   const timeoutMs = options.timeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS;
   const logger = ctx.logger.getChild("feedback");
   const { host } = options.dsn;
-  using bound = timeoutSignal(timeoutMs, ctx.signal, `feedback upload timed out after ${timeoutMs} ms`);
+  using bound = timeoutSignal(
+    timeoutMs,
+    ctx.signal,
+    `feedback upload timed out after ${timeoutMs} ms`,
+  );
   logger.debug("POST envelope to {host} ({bytes} bytes)", {
     host,
     bytes: options.envelope.length,
@@ -88,7 +92,9 @@ function failure(
   host: string,
   timeoutMs: number,
 ): unknown {
-  if (parent.aborted) return error instanceof CancelledError ? error : new CancelledError(parent.reason);
+  if (parent.aborted) {
+    return error instanceof CancelledError ? error : new CancelledError(parent.reason);
+  }
   if (bound.aborted && bound.reason instanceof TimeoutError) {
     return new CdxError(`feedback upload to ${host} timed out after ${formatMs(timeoutMs)}`, {
       exitCode: ExitCode.TIMEOUT,

@@ -7,14 +7,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import {
-  abortError,
-  deadline,
-  delay,
-  orCancel,
-  TimeoutError,
-  timeoutSignal,
-} from "../cancel.ts";
+import { abortError, deadline, delay, orCancel, TimeoutError, timeoutSignal } from "../cancel.ts";
 import { CdxError } from "../errors.ts";
 import type { ModelAuth, ResponsesRequest } from "./request.ts";
 import { SseParser } from "./sse.ts";

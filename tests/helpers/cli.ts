@@ -9,13 +9,16 @@
 /** Repository root. */
 export const ROOT: string = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
+/** The deno.json permission set the binary for this OS is compiled with (see scripts/targets.ts). */
+export const PERMISSION_SET: string = Deno.build.os === "windows" ? "cdx-windows" : "cdx";
+
 /** argv that runs cdx from source with the baked permissions. */
 export function cdxCommandLine(entry = `${ROOT}/cli.ts`): { cmd: string; args: string[] } {
   const binary = Deno.env.get("CDX_BINARY");
   if (binary && entry === `${ROOT}/cli.ts`) return { cmd: binary, args: [] };
   return {
     cmd: Deno.execPath(),
-    args: ["run", "-q", "-P=cdx", "--config", `${ROOT}/deno.json`, entry],
+    args: ["run", "-q", `-P=${PERMISSION_SET}`, "--config", `${ROOT}/deno.json`, entry],
   };
 }
 

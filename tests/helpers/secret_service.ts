@@ -173,9 +173,22 @@ export async function startSecretService(): Promise<SecretServiceEnv> {
   let busPid = 0;
   let keyringPid = 0;
   let stopped = false;
+  // Insurance for a test that forgets stop(): kill the daemons at process exit.
+  const onUnload = () => {
+    for (const pid of [keyringPid, busPid]) {
+      try {
+        if (pid) Deno.kill(pid, "SIGTERM");
+      } catch { /* gone */ }
+    }
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch { /* gone */ }
+  };
+  globalThis.addEventListener("unload", onUnload);
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    globalThis.removeEventListener("unload", onUnload);
     await killAndWait(keyringPid);
     await killAndWait(busPid);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
