@@ -9,7 +9,7 @@ import { optional } from "@optique/core/modifiers";
 import { float, string } from "@optique/core/valueparser";
 import { message } from "@optique/core/message";
 import type { InferValue } from "@optique/core/parser";
-import type { Context } from "../lib/context.ts";
+import type { Context, Output } from "../lib/context.ts";
 import { CdxError, UsageError } from "../lib/errors.ts";
 import { CancelledError, deadline, orCancel, TimeoutError } from "../lib/cancel.ts";
 import { configString } from "../lib/config.ts";
@@ -212,11 +212,12 @@ export async function runRun(ctx: Context, options: RunCommandOptions): Promise<
   let printed = false;
   let endsWithNewline = true;
 
-  const print = async (text: string) => {
+  const out = new CoalescingWriter(ctx.stdout);
+  const print = (text: string) => {
     if (!text) return;
     printed = true;
     endsWithNewline = text.endsWith("\n");
-    await ctx.stdout.write(text);
+    out.write(text);
   };
 
   const onEvents = async (events: ModelEvent[]) => {
@@ -238,7 +239,9 @@ export async function runRun(ctx: Context, options: RunCommandOptions): Promise<
         if (json) await emit(jsonl.agentMessage(event.text));
       }
     }
-    if (!json) await print(text);
+    if (!json) print(text);
+    // Surface a failed write (closed terminal, full disk) without waiting for the next one.
+    out.throwIfFailed();
   };
 
   const onRetry = async (notice: RetryNotice) => {
@@ -286,7 +289,10 @@ export async function runRun(ctx: Context, options: RunCommandOptions): Promise<
       if (json) await emit(jsonl.agentMessage(streamed));
     }
     if (json) await emit(jsonl.turnCompleted(result.usage));
-    else if (printed && !endsWithNewline) await ctx.stdout.write("\n");
+    else {
+      if (printed && !endsWithNewline) out.write("\n");
+      await out.flush();
+    }
     log.info("response {id} usage {usage}", { id: result.responseId, usage: result.usage });
     if (options.outputLastMessage !== undefined) {
       await writeLastMessage(ctx, options.outputLastMessage, lastMessage);
@@ -294,7 +300,8 @@ export async function runRun(ctx: Context, options: RunCommandOptions): Promise<
     return 0;
   } catch (error) {
     // Keep what was printed, but end its line so the shell prompt starts clean.
-    if (!json && printed && !endsWithNewline) await ctx.stdout.write("\n");
+    if (!json && printed && !endsWithNewline) out.write("\n");
+    await out.flush().catch(() => {});
     if (json && !(error instanceof CancelledError)) {
       // codex exec: an `error` event, then `turn.failed` with the same message.
       const message = ctx.secrets.redact(error instanceof Error ? error.message : String(error));
@@ -314,5 +321,50 @@ async function writeLastMessage(ctx: Context, path: string, text: string | undef
   }
   if (text === undefined) {
     await ctx.stderr.write(`Warning: no last agent message; wrote empty content to ${path}\n`);
+  }
+}
+
+/**
+ * Writes text to an Output as fast as it takes it: a write is started at
+ * once when none is in flight; text arriving meanwhile is joined into the
+ * next write. The stream reader never waits for the terminal, and 10,000
+ * deltas do not cost 10,000 write calls when the reader is faster.
+ */
+export class CoalescingWriter {
+  #pending: string[] = [];
+  #draining: Promise<void> | undefined;
+  #error: unknown;
+  constructor(readonly output: Output) {}
+
+  /** Queues `text`; it is written immediately unless a write is in flight. */
+  write(text: string): void {
+    this.#pending.push(text);
+    this.#draining ??= this.#drain();
+  }
+
+  /** Rethrows the error of a failed write, if any. */
+  throwIfFailed(): void {
+    if (this.#error !== undefined) throw this.#error;
+  }
+
+  /** Resolves when everything queued has been written. */
+  async flush(): Promise<void> {
+    while (this.#draining) await this.#draining;
+    this.throwIfFailed();
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#pending.length) {
+        const text = this.#pending.length === 1 ? this.#pending[0] : this.#pending.join("");
+        this.#pending = [];
+        await this.output.write(text);
+      }
+    } catch (error) {
+      this.#error ??= error;
+      this.#pending = [];
+    } finally {
+      this.#draining = undefined;
+    }
   }
 }

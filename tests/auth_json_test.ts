@@ -46,8 +46,8 @@ Deno.test("a ChatGPT record keeps codex's key order, null API key, and unknown f
     "id_token",
     "access_token",
     "refresh_token",
-    "account_id",
     "login_owner_id",
+    "account_id",
     "extra_token_field",
   ]);
   assert.equal(out.OPENAI_API_KEY, null);

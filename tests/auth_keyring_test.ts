@@ -45,7 +45,8 @@ async function lookup(env: Record<string, string>, home: string) {
 }
 
 Deno.test({
-  name: "keychain: auto login stores codex's item, no auth.json, adds the config key; status and logout use it",
+  name:
+    "keychain: auto login stores codex's item, no auth.json, adds the config key; status and logout use it",
   ignore: !HAS_SS,
   async fn() {
     await using ss = await startSecretService();
@@ -98,12 +99,16 @@ Deno.test({
     const env = { ...ss.env, CODEX_HOME: home.path, CDX_CREDENTIALS_STORE: "file" };
     assert.equal((await runCdx(["login", "--with-api-key"], { env, stdin: KEY })).code, 0);
     const status = await runCdx(["login", "status"], { env });
-    assert.match(status.stderr, /warning: credentials are in a plain file .* although a keychain works/);
+    assert.match(
+      status.stderr,
+      /warning: credentials are in a plain file .* although a keychain works/,
+    );
   },
 });
 
 Deno.test({
-  name: "keychain: locked collection — auto falls back to auth.json with a warning, keyring mode fails",
+  name:
+    "keychain: locked collection — auto falls back to auth.json with a warning, keyring mode fails",
   ignore: !HAS_SS,
   async fn() {
     await using ss = await startSecretService();
@@ -212,7 +217,8 @@ for (const mode of ["file", "keyring"] as const) {
   });
 
   Deno.test({
-    name: `codex interop (${mode}): what codex login --with-api-key saves, cdx login status reports`,
+    name:
+      `codex interop (${mode}): what codex login --with-api-key saves, cdx login status reports`,
     ignore: !HAS_CODEX,
     async fn() {
       await using ss = await startSecretService();
@@ -236,3 +242,41 @@ for (const mode of ["file", "keyring"] as const) {
     },
   });
 }
+
+Deno.test({
+  name:
+    "codex interop: device login against the local fake — codex and cdx write the same auth.json shape, and read each other's",
+  ignore: !HAS_CODEX,
+  async fn() {
+    const { startCodexAuthServer } = await import("./fakes/codex_auth_server.ts");
+    await using fake = await startCodexAuthServer({ interval: "1", autoApproveAfterPolls: 2 });
+    await using codexHome = await tempHome();
+    await using cdxHome = await tempHome();
+    const byCodex = await codex(
+      ["login", "--device-auth", "--experimental_issuer", fake.url],
+      { CODEX_HOME: codexHome.path },
+    );
+    assert.equal(byCodex.code, 0, byCodex.stderr);
+    const cdxEnv = {
+      CODEX_HOME: cdxHome.path,
+      CDX_CREDENTIALS_STORE: "file",
+      CDX_ISSUER: fake.url,
+      CDX_TEST_POLL_SCALE: "0.01",
+    };
+    assert.equal((await runCdx(["login", "--no-browser"], { env: cdxEnv })).code, 0);
+
+    const a = JSON.parse(await Deno.readTextFile(`${codexHome.path}/auth.json`));
+    const b = JSON.parse(await Deno.readTextFile(`${cdxHome.path}/auth.json`));
+    assert.deepEqual(Object.keys(b), Object.keys(a));
+    assert.deepEqual(Object.keys(b.tokens), Object.keys(a.tokens));
+    assert.deepEqual(b.tokens.oauth_provenance, a.tokens.oauth_provenance);
+
+    // Each reads the other's login.
+    const cdxReads = await runCdx(["login", "status", "--json"], {
+      env: { CODEX_HOME: codexHome.path, CDX_CREDENTIALS_STORE: "file" },
+    });
+    assert.equal(JSON.parse(cdxReads.stdout).email, "user@example.com");
+    const codexReads = await codex(["login", "status"], { CODEX_HOME: cdxHome.path });
+    assert.match(codexReads.stderr, /Logged in using ChatGPT/);
+  },
+});

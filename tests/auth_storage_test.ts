@@ -303,3 +303,15 @@ Deno.test("every secret read from storage is registered for redaction", async ()
     assert.equal(ctx.secrets.redact(`x ${secret} y`), "x [REDACTED] y");
   }
 });
+
+Deno.test("a corrupt auth.json is a CdxError naming the file (never 'not logged in', never internal)", async () => {
+  await using home = await tempHome();
+  await Deno.writeTextFile(`${home.path}/auth.json`, '{"auth_mode": "apikey", ');
+  const { store } = await storeFor(home.path, "file", null);
+  await assert.rejects(store.load(), (e) => {
+    assert.ok(e instanceof CdxError);
+    assert.match(e.message, new RegExp(`${home.path}/auth\\.json is not valid JSON`));
+    assert.equal(e.exitCode, 1);
+    return true;
+  });
+});

@@ -7,7 +7,7 @@ import {
   parseBlocks,
   shrinkBlock,
 } from "../lib/feedback/persist.ts";
-import { runCdx } from "./helpers/cli.ts";
+import { ROOT, runCdx } from "./helpers/cli.ts";
 
 const posix = Deno.build.os !== "windows";
 
@@ -122,7 +122,7 @@ Deno.test("20 concurrent cdx processes: cdx.log within its cap, every invocation
     assert.ok(bytes.length <= cap, `${bytes.length} > ${cap}`);
     const text = new TextDecoder().decode(bytes);
     const blocks = parseBlocks(text);
-    assert.ok(blocks.length >= 2, `${blocks.length} blocks`);
+    assert.ok(blocks.length >= 2 && blocks.length < 20, `${blocks.length} blocks: some trimmed`);
     assert.ok(blocks.every((b) => b.complete), "every block whole");
     assert.equal(blocks.map((b) => b.raw).join(""), text, "nothing between or around blocks");
     assert.equal(new Set(blocks.map((b) => b.id)).size, blocks.length);
@@ -155,6 +155,57 @@ Deno.test("20 concurrent cdx processes under the default cap: all 20 blocks kept
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("20 cdx processes reaching their exit at the same moment with 40 KiB each: within the cap, every block whole, none lost", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    const burst = (env: Record<string, string>) =>
+      runCdx(["--log-level", "warn", "logout", "--no-revoke"], {
+        entry: `${ROOT}/tests/fakes/feedback_burst_cli.ts`,
+        env: { CODEX_HOME: home, CDX_TEST_RECORDS: "40", ...env },
+      });
+    // One run alone gives the size of a block (all runs log the same).
+    assert.equal((await burst({})).code, 0);
+    const blockBytes = (await Deno.stat(logFilePath(home))).size;
+    await Deno.remove(logFilePath(home));
+    // A cap of 15.5 blocks: the 16th append trims while the last ones race with it.
+    const cap = Math.floor(15.5 * blockBytes);
+    const barrier = await Deno.makeTempDir({ dir: home });
+    const runs = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        burst({
+          CDX_LOG_MAX_BYTES: String(cap),
+          CDX_TEST_BARRIER_DIR: barrier,
+          CDX_TEST_BARRIER_COUNT: "20",
+        })),
+    );
+    assert.deepEqual(runs.map((r) => r.code), Array(20).fill(0));
+    const bytes = await Deno.readFile(logFilePath(home));
+    assert.ok(bytes.length <= cap, `${bytes.length} > ${cap}`);
+    const text = new TextDecoder().decode(bytes);
+    const blocks = parseBlocks(text);
+    assert.ok(blocks.every((b) => b.complete), "every block whole");
+    assert.equal(blocks.map((b) => b.raw).join(""), text, "nothing between or around blocks");
+    for (const b of blocks) assert.equal(b.body.match(/ TRACE cdx\.burst: record /g)?.length, 40);
+    // Serialised appends and trims lose nothing: exactly as many blocks as 20 appends one
+    // after the other leave (an append lost to a racing trim shows up as fewer).
+    assert.equal(blocks.length, blocksLeftBySerialAppends(20, blockBytes, cap));
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+/** What appendBlock leaves after `count` equal blocks appended one at a time. */
+function blocksLeftBySerialAppends(count: number, blockBytes: number, cap: number): number {
+  let held = 0;
+  for (let i = 0; i < count; i++) {
+    if ((held + 1) * blockBytes > cap) {
+      held = Math.floor(Math.max(0, Math.floor(cap * 0.75) - blockBytes) / blockBytes);
+    }
+    held++;
+  }
+  return held;
+}
 
 Deno.test("CDX_LOG_PERSIST=0 leaves no cdx.log", async () => {
   const home = await Deno.makeTempDir();

@@ -8,6 +8,7 @@ import { runLogin } from "../commands/login.ts";
 import type { LoginOptions } from "../commands/login.ts";
 import { CancelledError, InterruptSignal } from "../lib/cancel.ts";
 import { CdxError } from "../lib/errors.ts";
+import { memoryInput, MemoryOutput } from "../lib/context.ts";
 import { startCodexAuthServer } from "./fakes/codex_auth_server.ts";
 import { authContext, exists, modeOf, tempHome } from "./helpers/auth_context.ts";
 
@@ -147,4 +148,59 @@ Deno.test("a new login revokes the refresh token it replaced", async () => {
   const first = JSON.parse(await Deno.readTextFile(`${home.path}/auth.json`));
   assert.equal(await runLogin(await authContext(home.path, { env }), loginOptions()), 0);
   assert.deepEqual(fake.revoked, [first.tokens.refresh_token]);
+});
+
+Deno.test("on a terminal: a countdown until the code expires, and the browser opens with the URL only", async () => {
+  await using home = await tempHome();
+  await using fake = await startCodexAuthServer({ autoApproveAfterPolls: 2 });
+  const spawned: Array<{ cmd: string; args: readonly string[] }> = [];
+  const ctx = await authContext(home.path, {
+    env: { CDX_ISSUER: fake.url, DISPLAY: ":0" },
+  });
+  const tty = new MemoryOutput(true);
+  const runner = {
+    run: (cmd: string, args: readonly string[]) => {
+      spawned.push({ cmd, args });
+      return Promise.resolve({
+        code: 0,
+        signal: null,
+        stdout: new Uint8Array(),
+        stderr: new Uint8Array(),
+      });
+    },
+  };
+  const ttyCtx = { ...ctx, stderr: tty, runner, os: "linux" as const };
+  assert.equal(await runLogin(ttyCtx, loginOptions({ noBrowser: undefined })), 0);
+  assert.match(tty.text(), /Waiting for approval\.\.\. the code expires in 1[45]:\d\d/);
+  assert.ok(tty.text().endsWith("\r\x1b[2KSuccessfully logged in\n"), "countdown line cleared");
+  assert.deepEqual(spawned, [{ cmd: "xdg-open", args: [`${fake.url}/codex/device`] }]);
+
+  // --no-browser: nothing is spawned.
+  spawned.length = 0;
+  await runLogin(ttyCtx, loginOptions({ noBrowser: true }));
+  assert.deepEqual(spawned, []);
+});
+
+Deno.test("--with-api-key on a terminal gets codex's hint; forced_login_method is enforced", async () => {
+  await using home = await tempHome();
+  const ctx = await authContext(home.path, { stdin: memoryInput("", true) });
+  await assert.rejects(
+    runLogin(ctx, loginOptions({ withApiKey: true })),
+    (e) =>
+      e instanceof CdxError && e.exitCode === 1 &&
+      e.message ===
+        "--with-api-key expects the API key on stdin. Try piping it, e.g. `printenv OPENAI_API_KEY | cdx login --with-api-key`.",
+  );
+  await Deno.writeTextFile(`${home.path}/config.toml`, 'forced_login_method = "chatgpt"\n');
+  const forced = await authContext(home.path, { stdin: memoryInput("sk-x-12345678") });
+  await assert.rejects(
+    runLogin(forced, loginOptions({ withApiKey: true })),
+    /API key login is disabled\. Use ChatGPT login instead\./,
+  );
+  await Deno.writeTextFile(`${home.path}/config.toml`, 'forced_login_method = "api"\n');
+  await assert.rejects(
+    runLogin(await authContext(home.path), loginOptions()),
+    /ChatGPT login is disabled\. Use API key login instead\./,
+  );
+  assert.equal(await exists(`${home.path}/auth.json`), false);
 });

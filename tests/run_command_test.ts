@@ -8,7 +8,7 @@ import {
 } from "../lib/context.ts";
 import { CdxError, ExitCode, UsageError } from "../lib/errors.ts";
 import { DEFAULT_MODEL } from "../lib/model/mod.ts";
-import { type RunCommandOptions, runRun } from "../commands/run.ts";
+import { CoalescingWriter, type RunCommandOptions, runRun } from "../commands/run.ts";
 import {
   cutStream,
   DEFAULT_TEXT,
@@ -16,6 +16,7 @@ import {
   normalStream,
   rateLimited,
   type Script,
+  sseEvent,
   startResponsesServer,
 } from "./fakes/responses_server.ts";
 
@@ -263,4 +264,73 @@ Deno.test("the API key never appears in stdout or stderr, even in failures", asy
     assert.ok(!r.stderr.includes(KEY));
     if (r.error) assert.ok(!String((r.error as Error).message).includes(KEY));
   }
+});
+
+Deno.test("CoalescingWriter keeps order, joins text queued during a write, reports a failed write", async () => {
+  const writes: string[] = [];
+  let release: (() => void) | undefined;
+  const slow = new MemoryOutput();
+  slow.write = (data) => {
+    writes.push(String(data));
+    return new Promise<void>((resolve) => (release = resolve));
+  };
+  const writer = new CoalescingWriter(slow);
+  writer.write("a");
+  writer.write("b");
+  writer.write("c");
+  assert.deepEqual(writes, ["a"]);
+  release!();
+  await Promise.resolve();
+  await Promise.resolve();
+  assert.deepEqual(writes, ["a", "bc"]);
+  release!();
+  await writer.flush();
+  assert.deepEqual(writes, ["a", "bc"]);
+
+  const broken = new MemoryOutput();
+  broken.write = () => Promise.reject(new Error("disk full"));
+  const failing = new CoalescingWriter(broken);
+  failing.write("x");
+  await assert.rejects(failing.flush(), /disk full/);
+  assert.throws(() => failing.throwIfFailed(), /disk full/);
+});
+
+Deno.test("deltas without output_item.done are the message; a message without deltas is printed", async () => {
+  const deltasOnly = await runWith([normalStream("only deltas", { omitItemDone: true })], {
+    json: true,
+  });
+  const events = deltasOnly.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assert.equal(events.find((e) => e.type === "item.completed").item.text, "only deltas");
+  const itemOnly = {
+    chunks: [
+      sseEvent("response.output_item.done", {
+        item: {
+          type: "message",
+          role: "assistant",
+          content: [{ type: "output_text", text: "no deltas" }],
+        },
+      }),
+      sseEvent("response.completed", { response: { id: "r1" } }),
+    ],
+  };
+  const r = await runWith([itemOnly], {});
+  assert.equal(r.stdout, "no deltas\n");
+});
+
+Deno.test("response.incomplete fails with its reason, keeping the text", async () => {
+  const events = [
+    sseEvent("response.output_text.delta", { delta: "Cut sho" }),
+    sseEvent("response.incomplete", {
+      response: {
+        id: "r",
+        status: "incomplete",
+        incomplete_details: { reason: "max_output_tokens" },
+      },
+    }),
+  ];
+  const r = await runWith([{ chunks: events }], {});
+  assert.ok(r.error instanceof CdxError);
+  assert.match(r.error.message, /incomplete \(max_output_tokens\)/);
+  assert.equal(r.stdout, "Cut sho\n");
+  assert.equal(r.bodies.length, 1);
 });

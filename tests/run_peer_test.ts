@@ -53,10 +53,21 @@ const PEER_TEXT = "Peer check: line one.\nLine two — with ünïcödé ✓.";
 interface Both {
   codex: { code: number; stdout: string; stderr: string };
   cdx: { code: number; stdout: string; stderr: string };
+  /** The `model` of each tool's first request. */
+  models: { codex?: string; cdx?: string };
 }
 
 /** Runs codex exec and cdx run against the same scenario (fresh server each). */
-async function runBoth(steps: () => ScriptedResponse[], json: boolean): Promise<Both> {
+async function runBoth(
+  steps: () => ScriptedResponse[],
+  json: boolean,
+  options: { defaultModel?: boolean } = {},
+): Promise<Both> {
+  const models: Both["models"] = {};
+  const firstModel = (server: { responseRequests(): Array<{ body: string }> }) => {
+    const first = server.responseRequests()[0];
+    return first ? JSON.parse(first.body).model : undefined;
+  };
   const home = await Deno.makeTempDir({ prefix: "cdx-peer-" });
   try {
     let codex: Both["codex"];
@@ -66,7 +77,7 @@ async function runBoth(steps: () => ScriptedResponse[], json: boolean): Promise<
       await Deno.writeTextFile(
         `${home}/codex/config.toml`,
         [
-          'model = "gpt-fake"',
+          options.defaultModel ? "" : 'model = "gpt-fake"',
           'model_provider = "fake"',
           "[model_providers.fake]",
           'name = "fake"',
@@ -93,16 +104,19 @@ async function runBoth(steps: () => ScriptedResponse[], json: boolean): Promise<
       }).output();
       const d = new TextDecoder();
       codex = { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+      models.codex = firstModel(server);
     }
     await using server = startResponsesServer(steps());
-    const cdx = await runCdx(["run", ...(json ? ["--json"] : []), "--model", "gpt-fake", "hi"], {
+    const modelArgs = options.defaultModel ? [] : ["--model", "gpt-fake"];
+    const cdx = await runCdx(["run", ...(json ? ["--json"] : []), ...modelArgs, "hi"], {
       env: {
         CODEX_HOME: `${home}/cdx`,
         OPENAI_API_KEY: "sk-peer-key-123456",
         OPENAI_BASE_URL: server.baseUrl,
       },
     });
-    return { codex, cdx };
+    models.cdx = firstModel(server);
+    return { codex, cdx, models };
   } finally {
     await Deno.remove(home, { recursive: true });
   }
@@ -165,5 +179,19 @@ Deno.test({
     const tail = (s: string) => s.trim().split("\n").slice(-2).map((l) => JSON.parse(l).type);
     assert.deepEqual(tail(codex.stdout), ["error", "turn.failed"]);
     assert.deepEqual(tail(cdx.stdout), tail(codex.stdout));
+  },
+});
+
+Deno.test({
+  name: "peer: with no model configured, cdx asks for the same default model as codex",
+  ignore,
+  async fn() {
+    const { codex, cdx, models } = await runBoth(() => [normalStream(PEER_TEXT)], false, {
+      defaultModel: true,
+    });
+    assert.equal(codex.code, 0, codex.stderr);
+    assert.equal(cdx.code, 0, cdx.stderr);
+    assert.ok(models.codex);
+    assert.equal(models.cdx, models.codex);
   },
 });

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { CdxError } from "../errors.ts";
 
 /** `tokens.oauth_provenance` (codex 0.169.0): who issued the tokens. */
 export interface OAuthProvenance {
@@ -50,13 +51,14 @@ const TOP_ORDER = [
   "agent_identity",
   "personal_access_token",
 ];
+// The order codex 0.169.0 writes (observed: account_id comes last).
 const TOKEN_ORDER = [
   "id_token",
   "access_token",
   "refresh_token",
-  "account_id",
   "oauth_provenance",
   "login_owner_id",
+  "account_id",
 ];
 
 function ordered(value: Record<string, unknown>, order: string[]): Record<string, unknown> {
@@ -94,9 +96,11 @@ export function serializeAuthCompact(auth: AuthData): string {
 }
 
 /** auth.json (or keychain value) is not what codex writes. */
-export class AuthFormatError extends Error {
+export class AuthFormatError extends CdxError {
   constructor(message: string) {
-    super(message);
+    super(message, {
+      hint: "fix or remove the file (or keychain item), then run `cdx login` again",
+    });
     this.name = "AuthFormatError";
   }
 }

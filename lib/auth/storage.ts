@@ -21,7 +21,7 @@ import type { Logger } from "@logtape/logtape";
 import type { Context } from "../context.ts";
 import { CdxError } from "../errors.ts";
 import { KeyringError, type KeyringStore, KeyringUnavailableError } from "../keyring/mod.ts";
-import { cancelledFrom, isCancellation, orCancel } from "../cancel.ts";
+import { cancelledFrom, deadline, isCancellation, orCancel } from "../cancel.ts";
 import {
   AUTH_FILE,
   type AuthData,
@@ -296,7 +296,15 @@ export class AuthStore {
     );
     await this.hooks.afterKeyringSave?.();
     if (this.#ctx.signal.aborted) throw cancelledFrom(this.#ctx.signal);
-    const back = await this.readKeyring();
+    let back: AuthData | undefined;
+    try {
+      back = await this.readKeyring();
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      throw new KeyringError(`reading the saved item back failed: ${keyringProblem(error)}`, {
+        cause: error,
+      });
+    }
     if (!sameAuth(back, auth)) {
       throw new KeyringError("the keychain returned something else than was saved");
     }
@@ -367,10 +375,14 @@ export class AuthStore {
   }
 
   /** Saves `auth`, taking the lock. Returns where it went. */
-  save(auth: AuthData): Promise<AuthLocation> {
-    return withAuthLock(this.codexHome, () => this.saveLocked(auth), {
-      signal: this.#ctx.signal,
-    });
+  async save(auth: AuthData): Promise<AuthLocation> {
+    try {
+      return await withAuthLock(this.codexHome, () => this.saveLocked(auth), {
+        signal: this.#ctx.signal,
+      });
+    } catch (error) {
+      throw asStorageError(error, "could not save the credentials");
+    }
   }
 
   /** Saves `auth`; the caller holds the lock. */
@@ -411,10 +423,14 @@ export class AuthStore {
   }
 
   /** Removes every copy (taking the lock). Errors name what could not be deleted. */
-  delete(): Promise<DeleteResult> {
-    return withAuthLock(this.codexHome, () => this.#deleteLocked(), {
-      signal: this.#ctx.signal,
-    });
+  async delete(): Promise<DeleteResult> {
+    try {
+      return await withAuthLock(this.codexHome, () => this.#deleteLocked(), {
+        signal: this.#ctx.signal,
+      });
+    } catch (error) {
+      throw asStorageError(error, "could not delete the credentials");
+    }
   }
 
   async #deleteLocked(): Promise<DeleteResult> {
@@ -452,15 +468,35 @@ export class AuthStore {
     return await orCancel(this.keyring().delete(KEYRING_SERVICE, account), this.#ctx.signal);
   }
 
-  /** Whether the keychain answers at all (for `login status`'s plain-file warning). */
-  async keyringWorks(): Promise<boolean> {
+  /**
+   * Whether the keychain answers at all, within `boundMs` (for `login
+   * status`'s plain-file warning: people choose `file` because a keychain
+   * hangs, so the probe must not hang them again).
+   */
+  async keyringWorks(boundMs = 1000): Promise<boolean> {
     try {
-      await this.readKeyring();
+      await deadline(this.readKeyring(), boundMs, { signal: this.#ctx.signal });
       return true;
-    } catch {
+    } catch (error) {
+      if (this.#ctx.signal.aborted) throw error;
       return false;
     }
   }
+}
+
+/** File-system failures become CdxErrors the user can act on; cancellation passes through. */
+function asStorageError(error: unknown, what: string): unknown {
+  if (error instanceof CdxError || isCancellation(error)) return error;
+  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
+    return new CdxError(`${what}: ${(error as Error).message}`, {
+      hint: "check the permissions of CODEX_HOME (cdx needs to write there)",
+      cause: error,
+    });
+  }
+  if (error instanceof Error && !(error instanceof TypeError) && !(error instanceof RangeError)) {
+    return new CdxError(`${what}: ${error.message}`, { cause: error });
+  }
+  return error;
 }
 
 /** The hint for a keychain failure. */

@@ -81,6 +81,7 @@ const FATAL_CODES = new Set([
   "usage_limit_reached",
   "invalid_prompt",
   "invalid_request_error",
+  "incomplete",
 ]);
 
 /** A failure of the model request; `retryable` failures are retried while nothing was printed. */

@@ -111,6 +111,16 @@ export function interpretEvent(sse: SseEvent): ModelEvent | undefined {
         },
       };
     }
+    case "response.incomplete": {
+      const details = (response.incomplete_details ?? {}) as Record<string, unknown>;
+      return {
+        type: "failed",
+        error: {
+          code: "incomplete",
+          message: `the response is incomplete (${str(details.reason) ?? "no reason given"})`,
+        },
+      };
+    }
     case "error": {
       // Some servers send a bare `error` event instead of response.failed.
       const error = (json.error ?? json) as Record<string, unknown>;

@@ -20,8 +20,12 @@ export const API_KEY_BASE_URL = "https://api.openai.com/v1";
 export const CHATGPT_BASE_URL = "https://chatgpt.com/backend-api/codex";
 /** The originator codex exec sends; the backend uses it to tell clients apart. */
 export const ORIGINATOR = "codex_exec";
-/** The model used when neither `--model` nor config.toml's `model` says otherwise. */
-export const DEFAULT_MODEL = "gpt-5.1-codex-mini";
+/**
+ * The model used when neither `--model` nor config.toml's `model` says
+ * otherwise: the one codex 0.169.0 sends with no `model` configured
+ * (observed against the fake server), so cdx and codex agree by default.
+ */
+export const DEFAULT_MODEL = "gpt-6.1-sol";
 /**
  * Instructions sent when `--instructions` is not given: the ChatGPT backend
  * rejects requests without instructions.
