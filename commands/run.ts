@@ -13,7 +13,13 @@ import type { Context, Output } from "../lib/context.ts";
 import { CdxError, UsageError } from "../lib/errors.ts";
 import { CancelledError, deadline, orCancel, TimeoutError } from "../lib/cancel.ts";
 import { configString } from "../lib/config.ts";
-import type { AuthProvider, ModelAuth, ModelEvent, RetryNotice } from "../lib/model/mod.ts";
+import type {
+  AuthProvider,
+  ExecEvent,
+  ModelAuth,
+  ModelEvent,
+  RetryNotice,
+} from "../lib/model/mod.ts";
 import { jsonOption, type StoreMode, storeOption } from "./options.ts";
 
 /** The `run` command. */
@@ -202,8 +208,7 @@ export async function runRun(ctx: Context, options: RunCommandOptions): Promise<
   const threadId = crypto.randomUUID();
   const json = options.json === true;
   const jsonl = new model.ExecEventWriter(threadId);
-  const emit = (event: import("../lib/model/mod.ts").ExecEvent) =>
-    ctx.stdout.write(model.jsonLine(event));
+  const emit = (event: ExecEvent) => ctx.stdout.write(model.jsonLine(event));
   const log = ctx.logger.getChild("model");
 
   /** Text of the current message as streamed, and the last complete message. */
@@ -226,8 +231,8 @@ export async function runRun(ctx: Context, options: RunCommandOptions): Promise<
       if (event.type === "text_delta") {
         if (streamed === "" && lastMessage !== undefined && !json) {
           // A second message of the same answer starts on its own line.
-          const tail = text || (endsWithNewline ? "\n" : "");
-          if (!tail.endsWith("\n")) text += "\n";
+          const atLineStart = text ? text.endsWith("\n") : endsWithNewline;
+          if (!atLineStart) text += "\n";
         }
         streamed += event.delta;
         text += event.delta;

@@ -15,6 +15,7 @@ import {
   failedStream,
   normalStream,
   rateLimited,
+  responseEvents,
   type Script,
   sseEvent,
   startResponsesServer,
@@ -333,4 +334,20 @@ Deno.test("response.incomplete fails with its reason, keeping the text", async (
   assert.match(r.error.message, /incomplete \(max_output_tokens\)/);
   assert.equal(r.stdout, "Cut sho\n");
   assert.equal(r.bodies.length, 1);
+});
+
+Deno.test("two messages in one answer are printed on separate lines; -o gets the last", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const events = [
+      ...responseEvents(["First."], { omitCompleted: true, messageId: "m1" }),
+      ...responseEvents(["Second."], { messageId: "m2" }),
+    ];
+    const r = await runWith([{ chunks: events }], { outputLastMessage: `${dir}/last.txt` });
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, "First.\nSecond.\n");
+    assert.equal(await Deno.readTextFile(`${dir}/last.txt`), "Second.");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

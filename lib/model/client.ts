@@ -299,9 +299,15 @@ export async function streamResponse(options: StreamOptions): Promise<StreamResu
         if (error instanceof CdxError && !(error instanceof ModelError)) throw error;
         if (error instanceof UnauthorizedError) {
           // codex: reload from storage, then refresh; never for a key from the environment.
-          const recovered = recoveries < 2 && !state.delivered
-            ? await options.auth.recover(error.auth)
-            : undefined;
+          let recovered: ModelAuth | undefined;
+          if (recoveries < 2 && !state.delivered) {
+            try {
+              recovered = await orCancel(options.auth.recover(error.auth), overall.signal);
+            } catch (recoverError) {
+              if (overall.signal.aborted) throw abortError(overall.signal);
+              throw recoverError;
+            }
+          }
           if (!recovered) throw unauthorizedError(error.auth, error.detail);
           recoveries++;
           auth = recovered;
