@@ -9,7 +9,7 @@
 import type { LogRecord } from "@logtape/logtape";
 import { SecretRegistry } from "../lib/secrets.ts";
 import { FeedbackCapture } from "../lib/feedback/capture.ts";
-import { Redactor } from "../lib/feedback/redact.ts";
+import { Redactor } from "../lib/redact.ts";
 
 const secrets = new SecretRegistry();
 for (let i = 0; i < 8; i++) secrets.register(`registered-secret-value-${i}-${crypto.randomUUID()}`);

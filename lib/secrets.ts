@@ -7,11 +7,12 @@
  * @module
  */
 
+import { MASK, Redactor } from "./redact.ts";
+
+export { MASK };
+
 /** Values shorter than this are not registered (too likely to match innocent text). */
 export const MIN_SECRET_LENGTH = 6;
-
-/** The mask that replaces a secret. */
-export const MASK = "[REDACTED]";
 
 /**
  * Exact-value secret masking.
@@ -20,13 +21,15 @@ export const MASK = "[REDACTED]";
  * ```ts
  * const secrets = new SecretRegistry();
  * secrets.register("sk-abc123456");
- * secrets.redact("key=sk-abc123456"); // "key=[REDACTED]"
+ * secrets.register("s3cret-value");
+ * secrets.redact("got s3cret-value"); // "got [REDACTED]"
  * ```
  */
 export class SecretRegistry {
   #values = new Set<string>();
   #sorted: string[] | undefined;
   #listeners = new Set<(value: string) => void>();
+  #redactor: Redactor | undefined;
 
   /** Registers a secret (ignored when empty or too short to mask safely). */
   register(value: string | null | undefined): void {
@@ -53,12 +56,13 @@ export class SecretRegistry {
     return this.#sorted;
   }
 
-  /** Replaces every registered value in `text` by {@linkcode MASK}. */
+  /**
+   * Replaces every registered value in `text` by {@linkcode MASK}, then every
+   * secret the patterns of `lib/redact.ts` recognise (JWTs, bearer tokens,
+   * `sk-…` keys, credential headers and token fields).
+   */
   redact(text: string): string {
-    let out = text;
-    for (const value of this.values()) {
-      if (out.includes(value)) out = out.split(value).join(MASK);
-    }
-    return out;
+    this.#redactor ??= new Redactor(this);
+    return this.#redactor.redact(text);
   }
 }

@@ -37,7 +37,10 @@ Deno.test("orCancel resolves with the value and removes its listener", async () 
 
 Deno.test("orCancel passes the promise's own rejection through and removes its listener", async () => {
   const { controller, live } = countingSignal();
-  await assert.rejects(orCancel(Promise.reject(new RangeError("boom")), controller.signal), RangeError);
+  await assert.rejects(
+    orCancel(Promise.reject(new RangeError("boom")), controller.signal),
+    RangeError,
+  );
   assert.equal(live(), 0);
 });
 

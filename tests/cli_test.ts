@@ -96,7 +96,7 @@ Deno.test("a broken config.toml is a one-line error naming the file, exit 1", as
     const r = await runCdx(["--codex-home", home, "logout", "--no-revoke"]);
     assert.equal(r.code, ExitCode.FAILURE);
     assert.match(r.stderr, /^error: Error loading configuration: .*config\.toml: line \d+/);
-    assert.doesNotMatch(r.stderr, /    at /);
+    assert.doesNotMatch(r.stderr, / {4}at /);
   } finally {
     await Deno.remove(home, { recursive: true });
   }

@@ -11,7 +11,7 @@ import {
   MAX_TAG_KEYS,
   persistSettings,
 } from "../lib/feedback/capture.ts";
-import { MASK, maskArgv, Redactor, redactPatterns } from "../lib/feedback/redact.ts";
+import { MASK, maskArgv, Redactor, redactPatterns } from "../lib/redact.ts";
 import { maskConfigToml } from "../lib/feedback/diagnostics.ts";
 
 function record(

@@ -7,7 +7,7 @@
  */
 import { zipSync } from "fflate";
 import { parseBlocks } from "./persist.ts";
-import type { Redactor } from "./redact.ts";
+import type { Redactor } from "../redact.ts";
 
 /** Largest `cdx-logs.log` in a bundle: 4 MiB. */
 export const MAX_BUNDLE_LOG_BYTES = 4 * 1024 * 1024;

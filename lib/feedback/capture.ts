@@ -13,7 +13,7 @@ import type { LogLevel as LogTapeLevel, LogRecord, Sink } from "@logtape/logtape
 import { renderMessage, setCaptureSink } from "../log.ts";
 import type { Context } from "../context.ts";
 import { ByteRing, DEFAULT_RING_CAPACITY } from "./ring.ts";
-import { Redactor } from "./redact.ts";
+import { Redactor } from "../redact.ts";
 
 /** The category whose records carry tags, as codex's `feedback_tags` target. */
 export const FEEDBACK_TAGS_CATEGORY: readonly string[] = ["cdx", "feedback_tags"];

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Context } from "../context.ts";
-import { MASK, type Redactor } from "./redact.ts";
+import { MASK, type Redactor } from "../redact.ts";
 
 /** Proxy variables codex reports (names only). */
 export const PROXY_VARIABLES: readonly string[] = [

@@ -8,7 +8,7 @@
  * @module
  */
 export { ByteRing, DEFAULT_RING_CAPACITY } from "./ring.ts";
-export { MASK, maskArgv, Redactor, redactPatterns } from "./redact.ts";
+export { MASK, maskArgv, Redactor, redactPatterns } from "../redact.ts";
 export {
   DEFAULT_LOG_MAX_BYTES,
   FEEDBACK_TAGS_CATEGORY,

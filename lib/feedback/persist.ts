@@ -19,7 +19,7 @@
 import type { Context } from "../context.ts";
 import { deadline } from "../cancel.ts";
 import type { FeedbackCapture, PersistSettings } from "./capture.ts";
-import { maskArgv, type Redactor } from "./redact.ts";
+import { maskArgv, type Redactor } from "../redact.ts";
 
 /** Name of the persisted log inside `$CODEX_HOME/log`. */
 export const LOG_FILE_NAME = "cdx.log";

@@ -9,7 +9,7 @@ import type { Context } from "../context.ts";
 import { configString } from "../config.ts";
 import { installedCapture } from "./capture.ts";
 import { invocationBlock, parseBlocks, readLog } from "./persist.ts";
-import { Redactor } from "./redact.ts";
+import { Redactor } from "../redact.ts";
 import {
   buildZip,
   BUNDLE_FILES,

@@ -1,14 +1,16 @@
 /**
- * Redaction of log text before it is kept anywhere: the exact values of every
+ * Redaction of text before it is printed or kept anywhere (stderr, logs,
+ * feedback bundles): the exact values of every
  * secret the process has handled (from the Context's `SecretRegistry`), then
  * patterns for secrets cdx never saw (JWTs, `Bearer …`, `sk-…` keys,
  * Authorization / Cookie headers, token fields of JSON and form bodies).
  *
  * @module
  */
-import { MASK, type SecretRegistry } from "../secrets.ts";
+import type { SecretRegistry } from "./secrets.ts";
 
-export { MASK };
+/** The mask that replaces a secret. */
+export const MASK = "[REDACTED]";
 
 /** Field names whose values are secrets in JSON bodies, form bodies and `NAME=value` text. */
 export const SECRET_FIELDS: readonly string[] = [
