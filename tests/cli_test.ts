@@ -181,8 +181,17 @@ Deno.test("a second Ctrl-C exits at once even when the command ignores cancellat
 
 Deno.test("the exit-code table in the README matches lib/errors.ts", async () => {
   const readme = await Deno.readTextFile(`${ROOT}/README.md`);
+  const start = readme.indexOf("## Exit codes");
+  const section = readme.slice(start, readme.indexOf("\n## ", start + 1));
+  const rows = new Map(
+    section.split("\n").filter((l) => /^\|\s*\d+\s*\|/.test(l)).map((l) => {
+      const [, code, meaning] = l.split("|").map((c) => c.trim());
+      return [Number(code), meaning] as const;
+    }),
+  );
+  assert.equal(rows.size, EXIT_CODES.length);
   for (const { code, meaning } of EXIT_CODES) {
-    assert.ok(readme.includes(`| ${code} | ${meaning} |`), `README documents exit ${code}`);
+    assert.equal(rows.get(code), meaning, `README documents exit ${code}`);
   }
 });
 
