@@ -12,18 +12,11 @@ import type { InferValue } from "@optique/core/parser";
 import type { Context } from "../lib/context.ts";
 import { CdxError, ExitCode, UsageError } from "../lib/errors.ts";
 import { CancelledError } from "../lib/cancel.ts";
-import {
-  type Classification,
-  CLASSIFICATION_DISPLAY,
-  feedbackDsn,
-  formatSize,
-  logFilePath,
-  type PreparedReport,
-  prepareReport,
-  uploadReport,
-  writeBundle,
-} from "../lib/feedback/mod.ts";
+import type { Classification, PreparedReport } from "../lib/feedback/mod.ts";
 import { jsonOption } from "./options.ts";
+
+/** The feedback library, loaded when the command runs (keeps every other command's start-up small). */
+let fb: typeof import("../lib/feedback/mod.ts");
 
 /** Feedback classifications, as codex names them. */
 export const CLASSIFICATIONS = ["bug", "bad_result", "good_result", "other"] as const;
@@ -65,9 +58,11 @@ export type FeedbackOptions = InferValue<typeof feedbackCommand>;
 
 /** `cdx feedback`. Returns the exit code. */
 export async function runFeedback(ctx: Context, options: FeedbackOptions): Promise<number> {
+  // Loaded here, not at start-up: the bundle/zip code is only needed by this command.
+  fb = await import("../lib/feedback/mod.ts");
   const logger = ctx.logger.getChild("feedback");
   const upload = options.upload === true;
-  const dsn = upload ? feedbackDsn(ctx) : undefined;
+  const dsn = upload ? fb.feedbackDsn(ctx) : undefined;
   if (upload && !dsn) {
     throw new CdxError("no feedback DSN is configured, so there is nowhere to upload to", {
       hint:
@@ -89,7 +84,7 @@ export async function runFeedback(ctx: Context, options: FeedbackOptions): Promi
     (!interactive || !upload ||
       await prompt.yesNo("Include recent logs (redacted) in the upload? [Y/n] ", true));
 
-  const report = await prepareReport(ctx, {
+  const report = await fb.prepareReport(ctx, {
     classification,
     note: note ? note : undefined,
     includeLogs,
@@ -97,7 +92,7 @@ export async function runFeedback(ctx: Context, options: FeedbackOptions): Promi
   const path = options.output ??
     (upload
       ? `${
-        logFilePath(ctx.globals.codexHome).replace(/[^\\/]+$/, "")
+        fb.logFilePath(ctx.globals.codexHome).replace(/[^\\/]+$/, "")
       }cdx-feedback-${report.reportId}.zip`
       : `cdx-feedback-${report.reportId.slice(0, 8)}.zip`);
   logger.debug("feedback report {id}: {files} files, {bytes} bytes zipped", {
@@ -120,7 +115,7 @@ export async function runFeedback(ctx: Context, options: FeedbackOptions): Promi
   if (!options.output && upload) {
     await Deno.mkdir(path.replace(/[^\\/]+$/, ""), { recursive: true, mode: 0o700 });
   }
-  await writeBundle(path, report.zip, ctx.os);
+  await fb.writeBundle(path, report.zip, ctx.os);
   const files = report.files.map((f) => ({ name: f.name, bytes: f.data.length }));
 
   if (!upload) {
@@ -138,7 +133,9 @@ export async function runFeedback(ctx: Context, options: FeedbackOptions): Promi
       );
     } else {
       await ctx.stdout.write(
-        `Saved the report to ${path} (${files.length} files, ${formatSize(report.zip.length)}).\n`,
+        `Saved the report to ${path} (${files.length} files, ${
+          fb.formatSize(report.zip.length)
+        }).\n`,
       );
     }
     return ExitCode.OK;
@@ -146,7 +143,7 @@ export async function runFeedback(ctx: Context, options: FeedbackOptions): Promi
 
   let eventId: string;
   try {
-    eventId = (await uploadReport(ctx, report, dsn!)).eventId;
+    eventId = (await fb.uploadReport(ctx, report, dsn!)).eventId;
   } catch (error) {
     const kept = `the report is kept at ${path}; attach it to an issue or retry later`;
     if (error instanceof CdxError) {
@@ -190,10 +187,10 @@ export async function runFeedback(ctx: Context, options: FeedbackOptions): Promi
 function preview(report: PreparedReport, path: string, host?: string): string {
   const width = Math.max(...report.files.map((f) => f.name.length));
   const lines = report.files.map((f) =>
-    `  ${f.name.padEnd(width)}  ${formatSize(f.data.length).padStart(9)}`
+    `  ${f.name.padEnd(width)}  ${fb.formatSize(f.data.length).padStart(9)}`
   );
   const where = host ? `upload to ${host} (a copy stays in ${path} until it succeeds)` : path;
-  return `\nThe report (${formatSize(report.zip.length)} zipped) contains:\n${
+  return `\nThe report (${fb.formatSize(report.zip.length)} zipped) contains:\n${
     lines.join("\n")
   }\nDestination: ${where}\nSecrets are masked; see the files before sending if in doubt.\n\n`;
 }
@@ -214,7 +211,7 @@ class Prompter {
   }
 
   async classification(): Promise<Classification> {
-    const choices = CLASSIFICATIONS.map((c, i) => `${i + 1}) ${CLASSIFICATION_DISPLAY[c]}`).join(
+    const choices = CLASSIFICATIONS.map((c, i) => `${i + 1}) ${fb.CLASSIFICATION_DISPLAY[c]}`).join(
       "  ",
     );
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -223,7 +220,7 @@ class Prompter {
       const index = Number(answer) - 1;
       if (CLASSIFICATIONS[index]) return CLASSIFICATIONS[index];
       const named = CLASSIFICATIONS.find((c) =>
-        c === answer || CLASSIFICATION_DISPLAY[c].toLowerCase() === answer
+        c === answer || fb.CLASSIFICATION_DISPLAY[c].toLowerCase() === answer
       );
       if (named) return named;
     }

@@ -10,7 +10,7 @@ import { optional } from "@optique/core/modifiers";
 import { choice, string } from "@optique/core/valueparser";
 import { message } from "@optique/core/message";
 import type { InferValue } from "@optique/core/parser";
-import { run as runParser } from "@optique/run";
+import { runParser } from "@optique/core/facade";
 import type { Context } from "../lib/context.ts";
 import { LOG_LEVELS } from "../lib/context.ts";
 import { versionLine } from "../lib/version.ts";
@@ -61,14 +61,17 @@ export interface ParseOptions {
 export function parseArgs(args: readonly string[], options: ParseOptions): ParsedArgs {
   let out = "";
   let err = "";
-  return runParser(cdxParser, {
-    programName: "cdx",
-    args,
-    help: "both",
-    version: versionLine(),
-    completion: { command: { names: ["completions", "completion"] } },
-    errorExitCode: 2,
+  const exit = (code: number): never => {
+    throw new ParserExit(code, out, err);
+  };
+  // @optique/core's runner rather than @optique/run: the latter loads Node's
+  // process/path/fs compatibility layers, which doubles cdx's start-up time.
+  return runParser(cdxParser, "cdx", args, {
+    help: { option: true, command: true, onShow: exit },
+    version: { value: versionLine(), option: true, onShow: exit },
+    completion: { command: { names: ["completions", "completion"] }, onShow: exit },
     aboveError: "none",
+    onError: () => exit(2),
     colors: options.colors,
     maxWidth: options.columns,
     brief:
@@ -88,9 +91,6 @@ export function parseArgs(args: readonly string[], options: ParseOptions): Parse
     },
     stderr: (text) => {
       err += text + "\n";
-    },
-    onExit: (code) => {
-      throw new ParserExit(code, out, err);
     },
   });
 }
