@@ -1,25 +1,36 @@
 // deno-lint-ignore-file no-console
 /**
- * `deno task demo`: cdx's main job end to end, against local stand-ins, in a
- * temporary CODEX_HOME (your real ~/.codex and keychain are never touched).
+ * `deno task demo`: cdx's main job end to end — device-code login, status,
+ * token, streaming a model answer, a bug report, logout — against local
+ * stand-ins (a fake codex auth server, a fake Responses API, and a private
+ * gnome-keyring on its own D-Bus when the tools are installed), in a
+ * temporary CODEX_HOME. Your real ~/.codex and keychain are never touched.
  */
-import { cdxCommandLine } from "../tests/helpers/cli.ts";
+import { cdxCommandLine, realDenoDir } from "../tests/helpers/cli.ts";
+import { startCodexAuthServer } from "../tests/fakes/codex_auth_server.ts";
+import { normalStream, startResponsesServer } from "../tests/fakes/responses_server.ts";
+import { hasSecretServiceTools, startSecretService } from "../tests/helpers/secret_service.ts";
 
 const home = await Deno.makeTempDir({ prefix: "cdx-demo-" });
+const codexHome = `${home}/codex`;
 const env: Record<string, string> = {
   PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
   HOME: home,
-  CODEX_HOME: `${home}/codex`,
-  CDX_CREDENTIALS_STORE: "file",
+  CODEX_HOME: codexHome,
+  DENO_DIR: realDenoDir(),
   DENO_NO_UPDATE_CHECK: "1",
 };
+const bold = (s: string) => `\x1b[1m${s}\x1b[0m`;
+const gray = (s: string) => `\x1b[90m${s}\x1b[0m`;
+let failures = 0;
 
-async function step(title: string, args: string[], stdin?: string): Promise<number> {
-  console.log(`\n\x1b[1m$ cdx ${args.join(" ")}\x1b[0m   # ${title}`);
+async function step(title: string, args: string[], expect = 0, stdin?: string): Promise<void> {
+  console.log(`\n${gray(`# ${title}`)}\n${bold(`$ cdx ${args.join(" ")}`)}`);
   const { cmd, args: pre } = cdxCommandLine();
   const child = new Deno.Command(cmd, {
     args: [...pre, ...args],
     env,
+    clearEnv: true,
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "inherit",
     stderr: "inherit",
@@ -30,14 +41,77 @@ async function step(title: string, args: string[], stdin?: string): Promise<numb
     await w.close();
   }
   const { code } = await child.status;
-  console.log(`\x1b[90m(exit ${code})\x1b[0m`);
-  return code;
+  if (code !== expect) failures++;
+  console.log(gray(`(exit ${code}${code === expect ? "" : `, expected ${expect}`})`));
 }
 
 try {
+  // The OS keychain: a throwaway gnome-keyring on a private D-Bus, never yours.
+  await using keyring = hasSecretServiceTools() ? await startSecretService() : undefined;
+  if (keyring) Object.assign(env, keyring.env);
+  else console.log(gray("(secret-tool/gnome-keyring not installed: credentials go to auth.json)"));
+
+  // codex's device-auth, token and revoke endpoints; approves the code after two polls.
+  await using issuer = await startCodexAuthServer({
+    interval: "1",
+    autoApproveAfterPolls: 2,
+    email: "demo@example.com",
+    plan: "plus",
+  });
+  // The Responses API, streaming a fixed answer.
+  await using model = startResponsesServer(() =>
+    normalStream("Hello from the stand-in model! Streaming works.")
+  );
+  Object.assign(env, {
+    CDX_ISSUER: issuer.url,
+    CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${issuer.url}/oauth/token`,
+    CODEX_REVOKE_TOKEN_URL_OVERRIDE: `${issuer.url}/oauth/revoke`,
+    OPENAI_BASE_URL: model.baseUrl,
+  });
+
   await step("version and target", ["--version"]);
-  await step("help", ["--help"]);
-  await step("usage errors exit 2", ["login", "--bogus"]);
+  await step("nothing stored yet", ["login", "status"], 1);
+  await step(
+    "device-code login: the stand-in approves the code itself after two polls",
+    ["login", "--no-browser"],
+  );
+  await step("who you are, where the credentials live, when the token expires", [
+    "login",
+    "status",
+  ]);
+  await step("the bearer credential for scripts, as JSON", ["login", "token", "--json"]);
+  await step("stream an answer with the stored credentials", ["run", "say hello"]);
+  await step("the same as codex exec --json (JSONL events)", ["run", "--json", "say hello"]);
+  await step("bad input: a clear one-line error and exit 2", ["run", "--timeout", "soon", "x"], 2);
+  await step("a bug report with the redacted logs of the runs above", [
+    "feedback",
+    "--classification",
+    "bug",
+    "--note",
+    "demo report",
+    "--output",
+    `${home}/report.zip`,
+    "--yes",
+  ]);
+  const unzip = await new Deno.Command("unzip", { args: ["-l", `${home}/report.zip`] }).output()
+    .catch(() => undefined);
+  if (unzip?.success) console.log(new TextDecoder().decode(unzip.stdout));
+  await step("revoke the refresh token and remove the credentials everywhere", ["logout"]);
+  await step("logged out", ["login", "status"], 1);
+  await step(
+    "an API key from stdin (never from argv)",
+    ["login", "--with-api-key"],
+    0,
+    "sk-demo-0123456789abcdef\n",
+  );
+  await step("masked as codex masks it", ["login", "status"]);
+  await step("and removed again", ["logout"]);
 } finally {
   await Deno.remove(home, { recursive: true });
 }
+console.log(
+  failures
+    ? `\ndemo: ${failures} step(s) did not end as expected`
+    : "\ndemo: every step ended as expected",
+);
+Deno.exit(failures ? 1 : 0);
