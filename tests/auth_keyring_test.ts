@@ -13,25 +13,13 @@ import { keyringAccount } from "../lib/auth/keyring_item.ts";
 import { chatgptAuth, serializeAuthFile } from "../lib/auth/auth_json.ts";
 import { makeJwt } from "./fakes/codex_auth_server.ts";
 import { exists, tempHome } from "./helpers/auth_context.ts";
+import { runChild } from "./helpers/spawn.ts";
 
 const HAS_SS = Deno.build.os === "linux" && hasSecretServiceTools();
 const KEY = "sk-proj-keyring-test-0123456789abcd";
 
-async function secretTool(env: Record<string, string>, args: string[], stdin?: string) {
-  const child = new Deno.Command("secret-tool", {
-    args,
-    env,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
+function secretTool(env: Record<string, string>, args: string[], stdin?: string) {
+  return runChild("secret-tool", args, { env, stdin });
 }
 
 async function lookup(env: Record<string, string>, home: string) {

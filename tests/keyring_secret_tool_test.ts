@@ -21,30 +21,17 @@ import {
 import { hasSecretServiceTools, startSecretService } from "./helpers/secret_service.ts";
 import { recordingRunner } from "./helpers/recording_runner.ts";
 import { FakeSecretToolRunner } from "./fakes/secret_tool_runner.ts";
+import { runChild } from "./helpers/spawn.ts";
 
 const ignore = !hasSecretServiceTools();
 const SERVICE = "Codex Auth";
-const decoder = new TextDecoder();
 
-async function secretTool(
+function secretTool(
   env: Record<string, string>,
   args: string[],
   stdin?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command("secret-tool", {
-    args,
-    env,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+  return runChild("secret-tool", args, { env, stdin });
 }
 
 function linuxKeyring(env: Record<string, string>, runner = createProcessRunner()): KeyringStore {

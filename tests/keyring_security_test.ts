@@ -18,12 +18,12 @@ import {
   SECURITY_LINE_MAX,
 } from "../lib/keyring/security.ts";
 import { type RecordingRunner, recordingRunner } from "./helpers/recording_runner.ts";
+import { runChild } from "./helpers/spawn.ts";
 
 const FAKE_BIN = new URL("./fakes/bin", import.meta.url).pathname;
 const SERVICE = "Codex Auth";
 const ignore = Deno.build.os === "windows";
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 interface FakeEnv {
   dir: string;
@@ -55,21 +55,8 @@ function macKeyring(runner: RecordingRunner) {
   });
 }
 
-async function runFake(env: Record<string, string>, args: string[], stdin?: string) {
-  const child = new Deno.Command("security", {
-    args,
-    env,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(encoder.encode(stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+function runFake(env: Record<string, string>, args: string[], stdin?: string) {
+  return runChild("security", args, { env, stdin });
 }
 
 const VALUES: Record<string, string> = {

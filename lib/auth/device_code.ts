@@ -58,7 +58,12 @@ export class DeviceLoginError extends CdxError {
   }
 }
 
-async function post(
+/**
+ * POSTs to an issuer endpoint with a 30 s bound and the Context signal; a
+ * network failure becomes a {@linkcode DeviceLoginError} whose message has
+ * every secret masked. Used by both device flows.
+ */
+export async function postToIssuer(
   ctx: Context,
   url: string,
   init: { headers: Record<string, string>; body: string },
@@ -121,7 +126,7 @@ export async function codexDeviceLogin(
   const log = ctx.logger.getChild("auth");
   const json = { "content-type": "application/json", accept: "*/*" };
 
-  const codeRes = await post(ctx, `${issuer}/api/accounts/deviceauth/usercode`, {
+  const codeRes = await postToIssuer(ctx, `${issuer}/api/accounts/deviceauth/usercode`, {
     headers: json,
     body: JSON.stringify({ client_id: options.clientId }),
   });
@@ -153,7 +158,7 @@ export async function codexDeviceLogin(
 
   let grant: Record<string, unknown>;
   while (true) {
-    const res = await post(ctx, `${issuer}/api/accounts/deviceauth/token`, {
+    const res = await postToIssuer(ctx, `${issuer}/api/accounts/deviceauth/token`, {
       headers: json,
       body: JSON.stringify({ device_auth_id: deviceAuthId, user_code: userCode }),
     });
@@ -191,7 +196,7 @@ export async function codexDeviceLogin(
     ["redirect_uri", `${issuer}/deviceauth/callback`],
     ["code_verifier", codeVerifier],
   ].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
-  const exchange = await post(ctx, `${issuer}/oauth/token`, {
+  const exchange = await postToIssuer(ctx, `${issuer}/oauth/token`, {
     headers: { "content-type": "application/x-www-form-urlencoded", accept: "*/*" },
     body: form,
   });

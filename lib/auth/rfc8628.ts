@@ -8,12 +8,12 @@
  * @module
  */
 import type { Context } from "../context.ts";
-import { timeoutSignal } from "../cancel.ts";
 import {
   defaultSleep,
   type DeviceFlowOptions,
   DeviceLoginError,
   type DeviceLoginTokens,
+  postToIssuer,
   tokenErrorDetail,
 } from "./device_code.ts";
 import type { IssuerMetadata } from "./endpoints.ts";
@@ -36,29 +36,16 @@ async function postForm(
   url: string,
   form: Record<string, string>,
 ): Promise<{ status: number; ok: boolean; body: Record<string, unknown>; text: string }> {
-  using bound = timeoutSignal(30_000, ctx.signal, `request to ${url} timed out`);
-  let res: Response;
-  try {
-    res = await ctx.fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-      body: new URLSearchParams(form).toString(),
-      signal: bound.signal,
-    });
-  } catch (error) {
-    if (ctx.signal.aborted) throw error;
-    throw new DeviceLoginError(
-      `request to ${url} failed: ${ctx.secrets.redact((error as Error).message)}`,
-      "check the network and the issuer URL",
-    );
-  }
-  const text = await res.text();
+  const { status, ok, text } = await postToIssuer(ctx, url, {
+    headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+    body: new URLSearchParams(form).toString(),
+  });
   let body: Record<string, unknown> = {};
   try {
     const v = JSON.parse(text);
     if (v && typeof v === "object") body = v;
   } catch { /* not JSON */ }
-  return { status: res.status, ok: res.ok, body, text };
+  return { status, ok, body, text };
 }
 
 /** Runs the RFC 8628 flow and returns the tokens (`id_token` may be empty). */

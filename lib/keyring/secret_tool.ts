@@ -17,7 +17,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { ProcessRunner } from "../process.ts";
 import type { RawKeyring } from "./chunked.ts";
-import { KeyringError, KeyringLockedError, KeyringUnavailableError } from "./store.ts";
+import { KeyringError, KeyringLockedError, KeyringUnavailableError, verifySaved } from "./store.ts";
 import { KeyringTool, toolMessage } from "./tool.ts";
 
 /** Largest value `secret-tool store` keeps whole (it truncates at 8192 bytes). */
@@ -179,15 +179,7 @@ export class SecretToolKeyring implements RawKeyring {
     if (/too long/i.test(message)) {
       throw new KeyringError(`Secret Service truncated the value: ${message}`);
     }
-    if (!this.#verify) return;
-    const stored = await this.load(service, account);
-    if (stored !== value) {
-      throw new KeyringError(
-        stored === undefined
-          ? "Secret Service save did not persist: the item is not there when read back"
-          : "Secret Service save was not stored intact: the value read back differs",
-      );
-    }
+    if (this.#verify) await verifySaved(() => this.load(service, account), value, "Secret Service");
   }
 
   async delete(service: string, account: string): Promise<boolean> {

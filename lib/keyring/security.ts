@@ -19,7 +19,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { ProcessResult, ProcessRunner } from "../process.ts";
 import type { RawKeyring } from "./chunked.ts";
-import { KeyringError, KeyringLockedError } from "./store.ts";
+import { KeyringError, KeyringLockedError, verifySaved } from "./store.ts";
 import { KeyringTool, toolMessage } from "./tool.ts";
 
 /** Longest command line `security -i` reads whole (its buffer is 4096 bytes). */
@@ -181,15 +181,7 @@ export class SecurityKeyring implements RawKeyring {
     }
     const result = await this.#tool.run(this.#security, ["-i"], "save", `${line}\n`);
     if (result.code !== 0) throw this.#failure(result, "save", value);
-    if (!this.#verify) return;
-    const stored = await this.load(service, account);
-    if (stored !== value) {
-      throw new KeyringError(
-        stored === undefined
-          ? "macOS keychain save did not persist: the item is not there when read back"
-          : "macOS keychain save was not stored intact: the value read back differs",
-      );
-    }
+    if (this.#verify) await verifySaved(() => this.load(service, account), value, "macOS keychain");
   }
 
   async delete(service: string, account: string): Promise<boolean> {

@@ -54,3 +54,27 @@ export class KeyringTimeoutError extends KeyringError {
     this.name = "KeyringTimeoutError";
   }
 }
+
+/**
+ * Reads an item back after a save and throws {@linkcode KeyringError} unless
+ * it holds exactly `value` — keychains that truncate or drop writes silently
+ * must never be trusted with the only copy of a credential.
+ *
+ * @example
+ * ```ts
+ * await verifySaved(() => this.load(service, account), value, "Secret Service");
+ * ```
+ */
+export async function verifySaved(
+  load: () => Promise<string | undefined>,
+  value: string,
+  keychain: string,
+): Promise<void> {
+  const stored = await load();
+  if (stored === value) return;
+  throw new KeyringError(
+    stored === undefined
+      ? `${keychain} save did not persist: the item is not there when read back`
+      : `${keychain} save was not stored intact: the value read back differs`,
+  );
+}

@@ -22,7 +22,7 @@ import type { Logger } from "@logtape/logtape";
 import { cancelledFrom } from "../cancel.ts";
 import type { RawKeyring } from "./chunked.ts";
 import { KEYRING_RS_VERSION } from "./secret_tool.ts";
-import { KeyringError, KeyringUnavailableError } from "./store.ts";
+import { KeyringError, KeyringUnavailableError, verifySaved } from "./store.ts";
 
 /** `CRED_MAX_CREDENTIAL_BLOB_SIZE`: 5 × 512 bytes. */
 export const CRED_MAX_CREDENTIAL_BLOB_SIZE = 2560;
@@ -235,10 +235,7 @@ export class WindowsKeyring implements RawKeyring {
       }));
     blob.fill(0);
     if (this.#options.verifySaves === false) return;
-    const stored = await this.load(service, account);
-    if (stored !== value) {
-      throw new KeyringError("Credential Manager save was not stored intact when read back");
-    }
+    await verifySaved(() => this.load(service, account), value, "Credential Manager");
   }
 
   async delete(service: string, account: string): Promise<boolean> {

@@ -50,6 +50,19 @@ export interface CodexAuthServerOptions {
   email?: string;
   plan?: string;
   accountId?: string;
+  /**
+   * Known values instead of random ones (tests that search every output for
+   * the secrets cdx handled): the device code pair, the server-generated PKCE
+   * pair, and token sets handed out in order by the code exchange and the
+   * refreshes (random ones once the list is used up).
+   */
+  known?: {
+    deviceAuthId?: string;
+    userCode?: string;
+    authorizationCode?: string;
+    codeVerifier?: string;
+    tokenSets?: Array<{ id_token: string; access_token: string; refresh_token: string }>;
+  };
 }
 
 /** A running fake. */
@@ -110,11 +123,24 @@ export function startCodexAuthServer(
   let currentRefresh: string | undefined;
   let refreshFailure: { status: number; body: unknown; times: number } | undefined;
   let revokeFailure: { status: number; delayMs: number } | undefined;
-  const device = { id: randomToken("dev_"), userCode: "ABCD-1234" };
-  const pkce = { code: randomToken("ac_"), verifier: randomToken("ver_") };
+  const known = options.known ?? {};
+  const device = {
+    id: known.deviceAuthId ?? randomToken("dev_"),
+    userCode: known.userCode ?? "ABCD-1234",
+  };
+  const pkce = {
+    code: known.authorizationCode ?? randomToken("ac_"),
+    verifier: known.codeVerifier ?? randomToken("ver_"),
+  };
+  const knownTokenSets = [...(known.tokenSets ?? [])];
   const email = options.email ?? "user@example.com";
 
   const mint = (ttl = options.accessTokenTtlS ?? 3600) => {
+    const next = knownTokenSets.shift();
+    if (next) {
+      currentRefresh = next.refresh_token;
+      return { ...next };
+    }
     const now = Math.floor(Date.now() / 1000);
     const auth = {
       chatgpt_account_id: options.accountId ?? "acct-123",

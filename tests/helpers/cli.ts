@@ -6,6 +6,8 @@
  * @module
  */
 
+import { runChild } from "./spawn.ts";
+
 /** Repository root. */
 export const ROOT: string = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -74,19 +76,14 @@ export function baseEnv(extra: Record<string, string> = {}): Record<string, stri
  * assert.equal(r.code, 1);
  * ```
  */
-export async function runCdx(args: string[], options: RunCdxOptions = {}): Promise<CdxResult> {
-  const child = spawnCdx(args, options);
-  if (options.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(options.stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+export function runCdx(args: string[], options: RunCdxOptions = {}): Promise<CdxResult> {
+  const { cmd, args: pre } = cdxCommandLine(options.entry);
+  return runChild(cmd, [...pre, ...args], {
+    env: baseEnv(options.env),
+    clearEnv: true,
+    cwd: options.cwd,
+    stdin: options.stdin,
+  });
 }
 
 /** Starts cdx and returns the child (stdin/stdout/stderr piped). */
