@@ -5,11 +5,23 @@
  * of an empty file with the same flags. Runs are interleaved so machine noise
  * hits both sides alike. Goal: `--version` at most 1.3× the empty program.
  *
- *   deno run -A scripts/bench_startup.ts [--runs 30]
+ * With `--cold`, every run also gets a fresh DENO_DIR that shares only the
+ * npm package cache: no transpile cache and no V8 code cache, i.e. the first
+ * start after an install or an upgrade. The module graph's size is printed too.
+ *
+ *   deno run -A scripts/bench_startup.ts [--runs 30] [--cold]
  */
 const ROOT = new URL("..", import.meta.url).pathname;
 const runsArg = Deno.args.indexOf("--runs");
 const RUNS = runsArg >= 0 ? Number(Deno.args[runsArg + 1]) : 30;
+const COLD = Deno.args.includes("--cold");
+const info = JSON.parse(
+  new TextDecoder().decode(
+    (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stderr: "null" }).output())
+      .stdout,
+  ),
+);
+const realDenoDir: string = info.denoDir;
 
 const empty = await Deno.makeTempFile({ suffix: ".ts" });
 const home = await Deno.makeTempDir();
@@ -23,9 +35,21 @@ const cases: Record<string, string[]> = {
 };
 
 async function once(args: string[]): Promise<number> {
+  let denoDir: string | undefined;
+  if (COLD) {
+    denoDir = await Deno.makeTempDir();
+    await Deno.symlink(`${realDenoDir}/npm`, `${denoDir}/npm`);
+  }
   const t0 = performance.now();
-  await new Deno.Command(Deno.execPath(), { args, env, stdout: "null", stderr: "null" }).output();
-  return performance.now() - t0;
+  await new Deno.Command(Deno.execPath(), {
+    args,
+    env: denoDir ? { ...env, DENO_DIR: denoDir } : env,
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  const ms = performance.now() - t0;
+  if (denoDir) await Deno.remove(denoDir, { recursive: true });
+  return ms;
 }
 
 const median = (xs: number[]) => {
@@ -42,12 +66,31 @@ for (let i = 0; i < RUNS; i++) {
   for (const [name, args] of Object.entries(cases)) samples[name].push(await once(args));
 }
 const base = median(samples["empty program"]);
-console.log(`runs: ${RUNS} each, interleaved; Deno ${Deno.version.deno}`);
+console.log(
+  `runs: ${RUNS} each, interleaved, ${
+    COLD ? "cold (fresh DENO_DIR each run)" : "warm"
+  }; Deno ${Deno.version.deno}`,
+);
 for (const [name, xs] of Object.entries(samples)) {
   const m = median(xs);
   console.log(
     `${name.padEnd(18)} median ${m.toFixed(1).padStart(6)} ms   ratio ${(m / base).toFixed(2)}×`,
   );
 }
+const graph = JSON.parse(
+  new TextDecoder().decode(
+    (await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", "--config", `${ROOT}deno.json`, `${ROOT}cli.ts`],
+      stderr: "null",
+    }).output()).stdout,
+  ),
+);
+const local = graph.modules.filter((m: { specifier: string }) => m.specifier.startsWith("file:"));
+const bytes = local.reduce((n: number, m: { size?: number }) => n + (m.size ?? 0), 0);
+console.log(
+  `module graph of cli.ts: ${graph.modules.length} modules, ${local.length} of them cdx's own (${
+    (bytes / 1024).toFixed(0)
+  } KiB), plus npm packages (see \`deno info cli.ts\`)`,
+);
 await Deno.remove(empty);
 await Deno.remove(home, { recursive: true });

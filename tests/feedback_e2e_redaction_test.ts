@@ -104,9 +104,9 @@ function assertNoSecret(haystacks: Record<string, string>, secrets: Secret[]): v
         const at = text.indexOf(needle);
         assert.ok(
           at < 0,
-          `${name} (${needle === needles[0] ? "full value" : `fragment ${needle}`}) found in ${place}: …${
-            text.slice(Math.max(0, at - 100), at + 40)
-          }…`,
+          `${name} (${
+            needle === needles[0] ? "full value" : `fragment ${needle}`
+          }) found in ${place}: …${text.slice(Math.max(0, at - 100), at + 40)}…`,
         );
       }
     }
@@ -182,7 +182,9 @@ Deno.test("redaction end to end: login, refresh, run, logout and feedback at tra
       assert.ok(bodies.includes(value), "cdx sent the known device-flow values");
     }
     assert.equal(auth.refreshCount, 2);
-    assert.ok(bodies.includes(login.set.refresh_token) && bodies.includes(refreshed.set.refresh_token));
+    assert.ok(
+      bodies.includes(login.set.refresh_token) && bodies.includes(refreshed.set.refresh_token),
+    );
     assert.deepEqual(auth.revoked, [recovered.set.refresh_token]);
     assert.equal(token.stdout, `${refreshed.set.access_token}\n`);
     assert.deepEqual(model.responseRequests().map((r) => r.headers.get("authorization")), [
@@ -190,7 +192,11 @@ Deno.test("redaction end to end: login, refresh, run, logout and feedback at tra
       `Bearer ${recovered.set.access_token}`,
     ]);
     assert.match(run.stdout, /Hello from the fake model/);
-    assert.match(results.login.stderr, new RegExp(device.userCode), "the code is shown to the user");
+    assert.match(
+      results.login.stderr,
+      new RegExp(device.userCode),
+      "the code is shown to the user",
+    );
     assert.equal(sentry.received.length, 1);
 
     // The logs are not vacuously clean: trace lines of login, both refreshes and the run are there.
