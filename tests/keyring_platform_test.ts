@@ -1,17 +1,21 @@
 /**
  * The real OS keychain round-trip suite, for CI runners (macOS login
  * keychain, Windows Credential Manager, Linux Secret Service). It writes to
- * the keychain of the user running it, so it only runs when
+ * the keychain of the user running it, so it only runs there when
  * `CDX_KEYRING_REAL_TEST=1` (set by `.github/workflows/keyring.yml`); items
- * use a random service name and are deleted at the end.
+ * use a random service name and are deleted at the end. Without that switch,
+ * on Linux with the tools installed, the same suite runs against a private
+ * gnome-keyring on its own D-Bus instead (never the user's keyring).
  */
 import assert from "node:assert/strict";
 import { mapEnv } from "../lib/context.ts";
 import { createProcessRunner } from "../lib/process.ts";
 import { createPlatformKeyring } from "../lib/keyring/mod.ts";
 import { recordingRunner } from "./helpers/recording_runner.ts";
+import { hasSecretServiceTools, startSecretService } from "./helpers/secret_service.ts";
 
 const enabled = Deno.env.get("CDX_KEYRING_REAL_TEST") === "1";
+const privateLinux = !enabled && Deno.build.os === "linux" && hasSecretServiceTools();
 
 const VALUES: Record<string, string> = {
   "ASCII": '{"auth_mode":"apikey","OPENAI_API_KEY":"sk-ci-ascii-0123456789"}',
@@ -22,15 +26,18 @@ const VALUES: Record<string, string> = {
 };
 
 Deno.test({
-  name: "the real OS keychain round-trips values, reports absence, and keeps secrets out of argv",
-  ignore: !enabled,
+  name: `the ${
+    privateLinux ? "private Secret Service" : "real OS"
+  } keychain round-trips values, reports absence, and keeps secrets out of argv`,
+  ignore: !enabled && !privateLinux,
   async fn(t) {
+    await using ss = privateLinux ? await startSecretService() : undefined;
     const service = `cdx-ci-${crypto.randomUUID()}`;
     const runner = recordingRunner(createProcessRunner());
     const keyring = createPlatformKeyring({
       os: Deno.build.os,
       runner,
-      env: mapEnv(Deno.env.toObject()),
+      env: mapEnv({ ...Deno.env.toObject(), ...ss?.env }),
       timeoutMs: 15_000,
     });
     try {
