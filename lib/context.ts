@@ -11,6 +11,7 @@ import type { ProcessRunner } from "./process.ts";
 import { SecretRegistry } from "./secrets.ts";
 import type { CdxConfig } from "./config.ts";
 import { ExitHooks } from "./lifecycle.ts";
+import { concatBytes } from "./bytes.ts";
 import type { KeyringStore } from "./keyring/store.ts";
 
 /** Read access to environment variables. */
@@ -115,16 +116,6 @@ export class MemoryOutput implements Output {
   text(): string {
     return new TextDecoder().decode(concatBytes(this.chunks));
   }
-}
-
-function concatBytes(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }
 
 /** An {@linkcode Env} over a plain object. */

@@ -8,6 +8,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
+import { concatBytes } from "./bytes.ts";
 import { abortError, CancelledError, TimeoutError } from "./cancel.ts";
 
 /** Options of {@linkcode ProcessRunner.run}. */
@@ -76,27 +77,14 @@ function collect(
   const reader = stream.getReader();
   const done = (async () => {
     const chunks: Uint8Array[] = [];
-    let size = 0;
     while (true) {
       const { value, done } = await reader.read();
       if (done) break;
       chunks.push(value);
-      size += value.length;
     }
-    return concat(chunks, size);
+    return concatBytes(chunks);
   })();
   return { done, cancel: () => void reader.cancel().catch(() => {}) };
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 async function feedStdin(child: Deno.ChildProcess, input: Uint8Array): Promise<void> {

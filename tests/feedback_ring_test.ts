@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ByteRing } from "../lib/feedback/ring.ts";
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
+import { concatBytes as concat } from "../lib/bytes.ts";
 
 const writes = fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 60 });
 

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import { CdxError, ExitCode } from "../errors.ts";
 
 /** Feedback classifications, as codex names them. */
@@ -185,13 +186,7 @@ export function buildEnvelope(
       encoder.encode("\n"),
     );
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** A new event id: 32 lowercase hex digits. */
