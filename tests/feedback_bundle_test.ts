@@ -6,6 +6,7 @@ import { KeyringUnavailableError } from "../lib/keyring/store.ts";
 import { appendBlock, formatBlock, parseBlocks } from "../lib/feedback/persist.ts";
 import { type FeedbackOptions, runFeedback } from "../commands/feedback.ts";
 import { runCdx } from "./helpers/cli.ts";
+import { withHome } from "./helpers/auth_context.ts";
 
 const decoder = new TextDecoder();
 
@@ -21,15 +22,6 @@ function options(extra: Partial<FeedbackOptions> = {}): FeedbackOptions {
     json: undefined,
     ...extra,
   } as FeedbackOptions;
-}
-
-async function withHome(fn: (home: string) => Promise<void>): Promise<void> {
-  const home = await Deno.makeTempDir();
-  try {
-    await fn(home);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
 }
 
 function unzip(bytes: Uint8Array): Record<string, string> {

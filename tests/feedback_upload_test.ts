@@ -8,6 +8,7 @@ import { appendBlock, formatBlock } from "../lib/feedback/persist.ts";
 import { type FeedbackOptions, runFeedback } from "../commands/feedback.ts";
 import { refusedDsn, type SentryMode, startFakeSentry } from "./fakes/sentry_server.ts";
 import { runCdx } from "./helpers/cli.ts";
+import { withHome } from "./helpers/auth_context.ts";
 
 const decoder = new TextDecoder();
 
@@ -17,15 +18,6 @@ function payloadJson(payload: unknown): Record<string, unknown> {
   return payload instanceof Uint8Array
     ? JSON.parse(decoder.decode(payload))
     : payload as Record<string, unknown>;
-}
-
-async function withHome(fn: (home: string) => Promise<void>): Promise<void> {
-  const home = await Deno.makeTempDir();
-  try {
-    await fn(home);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
 }
 
 function options(extra: Partial<FeedbackOptions>): FeedbackOptions {

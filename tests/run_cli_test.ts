@@ -13,17 +13,9 @@ import {
   slowStream,
   startResponsesServer,
 } from "./fakes/responses_server.ts";
+import { withHome } from "./helpers/auth_context.ts";
 
 const KEY = "sk-test-cli-key-0123456789";
-
-async function withHome<T>(fn: (home: string) => Promise<T>): Promise<T> {
-  const home = await Deno.makeTempDir({ prefix: "cdx-run-" });
-  try {
-    return await fn(home);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
-}
 
 function env(home: string, baseUrl: string): Record<string, string> {
   return { CODEX_HOME: home, OPENAI_API_KEY: KEY, OPENAI_BASE_URL: baseUrl };

@@ -54,6 +54,12 @@ export async function tempHome(): Promise<{ path: string } & AsyncDisposable> {
   };
 }
 
+/** Runs `fn` with a fresh temp dir (a CODEX_HOME), removed afterwards. */
+export async function withHome<T>(fn: (home: string) => Promise<T>): Promise<T> {
+  await using home = await tempHome();
+  return await fn(home.path);
+}
+
 /** Whether `path` exists. */
 export async function exists(path: string): Promise<boolean> {
   try {
