@@ -14,6 +14,7 @@ import { createProcessRunner } from "../lib/process.ts";
 import { codexAttributes, codexLabel, createPlatformKeyring } from "../lib/keyring/mod.ts";
 import { hasSecretServiceTools, startSecretService } from "../tests/helpers/secret_service.ts";
 import { recordingRunner } from "../tests/helpers/recording_runner.ts";
+import { runChild } from "../tests/helpers/spawn.ts";
 
 const iterations = Number(Deno.args[0] ?? 30);
 const SERVICE = "Codex Auth";
@@ -32,20 +33,9 @@ function median(values: number[]): number {
 
 await using ss = await startSecretService();
 
+/** The bare tool, as a shell script would call it (no cdx code around it). */
 async function bare(args: string[], stdin?: string): Promise<void> {
-  const child = new Deno.Command("secret-tool", {
-    args,
-    env: ss.env,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(encoder.encode(stdin));
-    await writer.close();
-  }
-  await child.output();
+  await runChild("secret-tool", args, { env: ss.env, stdin });
 }
 
 const attrs = (account: string) => codexAttributes(SERVICE, account);

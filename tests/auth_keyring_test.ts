@@ -143,22 +143,30 @@ function codexAvailable(): boolean {
 const HAS_CODEX = HAS_SS && codexAvailable();
 
 async function codex(args: string[], env: Record<string, string>, stdin?: string) {
-  const child = new Deno.Command("npx", {
-    args: ["-y", CODEX_PKG, ...args],
+  const out = await runChild("npx", ["-y", CODEX_PKG, ...args], {
     env: { npm_config_offline: "true", ...env },
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const stderr = new TextDecoder().decode(out.stderr)
-    .split("\n").filter((l) => !l.startsWith("WARNING: proceeding")).join("\n");
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr };
+    stdin,
+  });
+  // codex warns about helper binaries when CODEX_HOME is under the temp dir.
+  const stderr = out.stderr.split("\n").filter((l) => !l.startsWith("WARNING: proceeding"))
+    .join("\n");
+  return { ...out, stderr };
+}
+
+/** A private keyring and a CODEX_HOME whose config.toml selects `mode`. */
+async function interopHome(mode: "file" | "keyring") {
+  const ss = await startSecretService();
+  const home = await tempHome();
+  await Deno.writeTextFile(`${home.path}/config.toml`, `cli_auth_credentials_store = "${mode}"\n`);
+  return {
+    ss,
+    home,
+    env: { ...ss.env, CODEX_HOME: home.path },
+    async [Symbol.asyncDispose]() {
+      await home[Symbol.asyncDispose]();
+      await ss[Symbol.asyncDispose]();
+    },
+  };
 }
 
 for (const mode of ["file", "keyring"] as const) {
@@ -166,13 +174,8 @@ for (const mode of ["file", "keyring"] as const) {
     name: `codex interop (${mode}): what cdx saves, codex login status reports`,
     ignore: !HAS_CODEX,
     async fn() {
-      await using ss = await startSecretService();
-      await using home = await tempHome();
-      await Deno.writeTextFile(
-        `${home.path}/config.toml`,
-        `cli_auth_credentials_store = "${mode}"\n`,
-      );
-      const env = { ...ss.env, CODEX_HOME: home.path };
+      await using peer = await interopHome(mode);
+      const { ss, home, env } = peer;
       assert.equal((await runCdx(["login", "--with-api-key"], { env, stdin: KEY })).code, 0);
       const status = await codex(["login", "status"], env);
       assert.equal(status.code, 0, status.stderr);
@@ -209,13 +212,8 @@ for (const mode of ["file", "keyring"] as const) {
       `codex interop (${mode}): what codex login --with-api-key saves, cdx login status reports`,
     ignore: !HAS_CODEX,
     async fn() {
-      await using ss = await startSecretService();
-      await using home = await tempHome();
-      await Deno.writeTextFile(
-        `${home.path}/config.toml`,
-        `cli_auth_credentials_store = "${mode}"\n`,
-      );
-      const env = { ...ss.env, CODEX_HOME: home.path };
+      await using peer = await interopHome(mode);
+      const { home, env } = peer;
       const saved = await codex(["login", "--with-api-key"], env, `${KEY}\n`);
       assert.equal(saved.code, 0, saved.stderr);
       assert.equal(await exists(`${home.path}/auth.json`), mode === "file");

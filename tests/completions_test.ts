@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { baseEnv, cdxCommandLine, runCdx } from "./helpers/cli.ts";
+import { runChild } from "./helpers/spawn.ts";
 
 function hasShell(name: string): boolean {
   try {
@@ -15,21 +16,32 @@ function hasShell(name: string): boolean {
   }
 }
 
-/** A temp dir with an executable `cdx` that runs this checkout's cdx. */
-async function cdxOnPath(): Promise<string> {
-  const dir = await Deno.makeTempDir();
-  const { cmd, args } = cdxCommandLine();
-  const quoted = [cmd, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
-  await Deno.writeTextFile(`${dir}/cdx`, `#!/bin/sh\nexec ${quoted} "$@"\n`, { mode: 0o755 });
-  return dir;
+/**
+ * Runs `fn` with a temp dir holding an executable `cdx` (this checkout's cdx)
+ * and the completion script for `shell` in the file `name`; removes it after.
+ */
+async function withCompletionScript(
+  shell: string,
+  name: string,
+  fn: (bin: string, script: string) => Promise<void>,
+): Promise<void> {
+  const bin = await Deno.makeTempDir();
+  try {
+    const { cmd, args } = cdxCommandLine();
+    const quoted = [cmd, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+    await Deno.writeTextFile(`${bin}/cdx`, `#!/bin/sh\nexec ${quoted} "$@"\n`, { mode: 0o755 });
+    await Deno.writeTextFile(`${bin}/${name}`, (await runCdx(["completions", shell])).stdout);
+    await fn(bin, `${bin}/${name}`);
+  } finally {
+    await Deno.remove(bin, { recursive: true });
+  }
 }
 
 async function inShell(shell: string, script: string, bin: string): Promise<string> {
   const env = baseEnv({ PATH: `${bin}:${Deno.env.get("PATH")}` });
-  const out = await new Deno.Command(shell, { args: ["-c", script], env, clearEnv: true })
-    .output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout);
+  const out = await runChild(shell, ["-c", script], { env, clearEnv: true });
+  assert.equal(out.code, 0, out.stderr);
+  return out.stdout;
 }
 
 Deno.test({
@@ -37,10 +49,7 @@ Deno.test({
     "bash: completing `cdx lo` offers login and logout; `cdx login --with` offers --with-api-key",
   ignore: !hasShell("bash"),
   async fn() {
-    const bin = await cdxOnPath();
-    try {
-      const script = (await runCdx(["completions", "bash"])).stdout;
-      await Deno.writeTextFile(`${bin}/cdx.bash`, script);
+    await withCompletionScript("bash", "cdx.bash", async (bin) => {
       const words = await inShell(
         "bash",
         `source '${bin}/cdx.bash'; COMP_WORDS=(cdx lo); COMP_CWORD=1; _cdx; printf '%s\\n' "\${COMPREPLY[@]}"`,
@@ -53,9 +62,7 @@ Deno.test({
         bin,
       );
       assert.deepEqual(flags.trim().split("\n"), ["--with-api-key"]);
-    } finally {
-      await Deno.remove(bin, { recursive: true });
-    }
+    });
   },
 });
 
@@ -63,17 +70,12 @@ Deno.test({
   name: "fish: completing `cdx lo` offers login and logout with their descriptions",
   ignore: !hasShell("fish"),
   async fn() {
-    const bin = await cdxOnPath();
-    try {
-      const script = (await runCdx(["completions", "fish"])).stdout;
-      await Deno.writeTextFile(`${bin}/cdx.fish`, script);
+    await withCompletionScript("fish", "cdx.fish", async (bin) => {
       const out = await inShell("fish", `source '${bin}/cdx.fish'; complete -C 'cdx lo'`, bin);
       const names = out.trim().split("\n").map((l) => l.split("\t")[0]).sort();
       assert.deepEqual(names, ["login", "logout"]);
       assert.match(out, /login\tLog in/);
-    } finally {
-      await Deno.remove(bin, { recursive: true });
-    }
+    });
   },
 });
 
@@ -81,10 +83,7 @@ Deno.test({
   name: "zsh: the completion script parses and registers _cdx for cdx",
   ignore: !hasShell("zsh"),
   async fn() {
-    const bin = await cdxOnPath();
-    try {
-      const script = (await runCdx(["completions", "zsh"])).stdout;
-      await Deno.writeTextFile(`${bin}/_cdx`, script);
+    await withCompletionScript("zsh", "_cdx", async (bin) => {
       await inShell("zsh", `zsh -n '${bin}/_cdx'`, bin);
       const out = await inShell(
         "zsh",
@@ -92,8 +91,6 @@ Deno.test({
         bin,
       );
       assert.equal(out.trim(), "_cdx");
-    } finally {
-      await Deno.remove(bin, { recursive: true });
-    }
+    });
   },
 });

@@ -101,15 +101,10 @@ export function interpretEvent(sse: SseEvent): ModelEvent | undefined {
     case "response.completed":
       return { type: "completed", responseId: str(response.id), usage: parseUsage(response.usage) };
     case "response.failed": {
-      const error = (response.error ?? json.error ?? {}) as Record<string, unknown>;
-      return {
-        type: "failed",
-        error: {
-          type: str(error.type),
-          code: str(error.code),
-          message: str(error.message) ?? "the model reported a failure without a message",
-        },
-      };
+      return failedEvent(
+        response.error ?? json.error,
+        "the model reported a failure without a message",
+      );
     }
     case "response.incomplete": {
       const details = (response.incomplete_details ?? {}) as Record<string, unknown>;
@@ -123,19 +118,24 @@ export function interpretEvent(sse: SseEvent): ModelEvent | undefined {
     }
     case "error": {
       // Some servers send a bare `error` event instead of response.failed.
-      const error = (json.error ?? json) as Record<string, unknown>;
-      return {
-        type: "failed",
-        error: {
-          type: str(error.type),
-          code: str(error.code),
-          message: str(error.message) ?? "the model reported an error",
-        },
-      };
+      return failedEvent(json.error ?? json, "the model reported an error");
     }
     default:
       return undefined;
   }
+}
+
+/** A `failed` event from a server error object (`{type, code, message}`). */
+function failedEvent(raw: unknown, fallbackMessage: string) {
+  const error = (raw ?? {}) as Record<string, unknown>;
+  return {
+    type: "failed" as const,
+    error: {
+      type: str(error.type),
+      code: str(error.code),
+      message: str(error.message) ?? fallbackMessage,
+    },
+  };
 }
 
 /** A codex exec `--json` event (one JSONL line). */
