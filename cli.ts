@@ -124,6 +124,7 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
         argv: args,
         version: VERSION,
         os: Deno.build.os,
+        arch: Deno.build.arch,
       };
       // Every record, trace included, goes to the redacting feedback ring; kept in cdx.log at exit.
       (await import("./lib/feedback/capture.ts")).installFeedbackCapture(ctx);

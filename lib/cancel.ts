@@ -58,7 +58,16 @@ export class TimeoutError extends Error {
   }
 }
 
-function formatMs(ms: number): string {
+/**
+ * A duration for messages: whole seconds as `"30 s"`, anything else in ms.
+ *
+ * @example
+ * ```ts
+ * formatMs(30_000); // "30 s"
+ * formatMs(1500); // "1500 ms"
+ * ```
+ */
+export function formatMs(ms: number): string {
   return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 

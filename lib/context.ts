@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "./logger.ts";
 import { getLogger } from "@logtape/logtape";
 import type { ProcessRunner } from "./process.ts";
 import { SecretRegistry } from "./secrets.ts";
@@ -97,6 +97,8 @@ export interface Context {
   readonly version: string;
   /** OS cdx runs on (`Deno.build.os`, injectable for tests). */
   readonly os: typeof Deno.build.os;
+  /** CPU architecture (`Deno.build.arch`, injectable for tests). */
+  readonly arch: string;
 }
 
 const encoder = new TextEncoder();
@@ -182,6 +184,7 @@ export function createTestContext(overrides: TestContextOptions = {}): Context {
     argv: [],
     version: "0.0.0-test",
     os: Deno.build.os,
+    arch: Deno.build.arch,
     ...rest,
     globals: {
       codexHome: "/nonexistent/.codex",

@@ -14,6 +14,12 @@ export const ExitCode = {
   FAILURE: 1,
   /** Bad usage: unknown flag, missing argument, invalid value. */
   USAGE: 2,
+  /**
+   * The credential store could not be read (keychain locked, unavailable or
+   * not answering): whether you are logged in is unknown — never reported as
+   * "not logged in".
+   */
+  STORE_UNAVAILABLE: 3,
   /** A deadline set by the user (`--timeout`) or by cdx expired. */
   TIMEOUT: 124,
   /** Interrupted by SIGINT (Ctrl-C). */
@@ -37,7 +43,16 @@ export const EXIT_CODES: ReadonlyArray<{ code: ExitCode; meaning: string }> = [
     code: ExitCode.USAGE,
     meaning: "usage error: unknown flag or command, bad value, missing input",
   },
-  { code: ExitCode.TIMEOUT, meaning: "a deadline expired (`run --timeout`, `--idle-timeout`)" },
+  {
+    code: ExitCode.STORE_UNAVAILABLE,
+    meaning:
+      "the credential store cannot be read (keychain locked, unavailable or not answering); login state unknown",
+  },
+  {
+    code: ExitCode.TIMEOUT,
+    meaning:
+      "a deadline expired (`run --timeout`, `--idle-timeout`, a server that does not answer within `CDX_REQUEST_TIMEOUT`)",
+  },
   {
     code: ExitCode.INTERRUPTED,
     meaning: "interrupted by Ctrl-C (SIGINT); a second Ctrl-C exits at once",
@@ -90,13 +105,4 @@ export class UsageError extends CdxError {
     super(message, { ...options, exitCode: ExitCode.USAGE });
     this.name = "UsageError";
   }
-}
-
-/**
- * A command whose issue is not done yet.
- */
-export function notImplemented(command: string): CdxError {
-  return new CdxError(`\`cdx ${command}\` is not implemented yet`, {
-    hint: "see the README for what this version of cdx can do",
-  });
 }

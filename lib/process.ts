@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "./logger.ts";
 import { concatBytes } from "./bytes.ts";
 import { abortError, CancelledError, TimeoutError } from "./cancel.ts";
 

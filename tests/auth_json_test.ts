@@ -6,8 +6,8 @@ import {
   resolveAuthMode,
   serializeAuthCompact,
   serializeAuthFile,
-  writeFileAtomic,
 } from "../lib/auth/auth_json.ts";
+import { writeFileAtomic } from "../lib/fs.ts";
 import { parseIdClaims, tokenExpiryMs } from "../lib/auth/jwt.ts";
 import { keyringAccount, keyringAccountForPath } from "../lib/auth/keyring_item.ts";
 import { ensureStoreKeyInConfig, insertStoreKey, resolveStoreMode } from "../lib/auth/modes.ts";

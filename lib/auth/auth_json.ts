@@ -1,8 +1,7 @@
 /**
  * The `auth.json` model, exactly as codex writes and reads it: field order,
  * `auth_mode` resolution, pretty JSON without a trailing newline, unknown
- * fields kept. Plus the legacy `device_code_tokens.json` reader and the one
- * atomic file writer every credential byte goes through.
+ * fields kept. Plus the legacy `device_code_tokens.json` reader.
  *
  * @module
  */
@@ -229,101 +228,4 @@ export function parseLegacyTokens(text: string, where: string): AuthData | undef
   const lastRefresh = str("last_refresh");
   if (lastRefresh) auth.last_refresh = lastRefresh;
   return auth;
-}
-
-/** Joins CODEX_HOME and a file name. */
-export function homeFile(codexHome: string, name: string): string {
-  return `${codexHome.replace(/[\\/]+$/, "")}/${name}`;
-}
-
-/** The directory part of a path. */
-export function dirOf(path: string): string {
-  const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
-  return i <= 0 ? (i === 0 ? "/" : ".") : path.slice(0, i);
-}
-
-/** Creates `dir` (and parents) with mode 0700 for the parts it creates. */
-export async function ensurePrivateDir(dir: string): Promise<void> {
-  try {
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-  }
-}
-
-/**
- * Writes `text` to `path` atomically: a temp file in the same directory
- * (mode 0600), fsync, rename over the target, then fsync the directory, so a
- * reader sees the old file or the new one, never half of one. The final file
- * is 0600 whatever the umask.
- *
- * @example
- * ```ts
- * await writeFileAtomic("/home/u/.codex/auth.json", serializeAuthFile(auth));
- * ```
- */
-export async function writeFileAtomic(
-  path: string,
-  text: string,
-  options: { mode?: number } = {},
-): Promise<void> {
-  const mode = options.mode ?? 0o600;
-  const dir = dirOf(path);
-  await ensurePrivateDir(dir);
-  const random = crypto.getRandomValues(new Uint8Array(6));
-  const suffix = [...random].map((b) => b.toString(16).padStart(2, "0")).join("");
-  const tmp = `${path}.tmp-${Deno.pid}-${suffix}`;
-  const file = await Deno.open(tmp, { write: true, createNew: true, mode });
-  try {
-    const bytes = new TextEncoder().encode(text);
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.sync();
-  } catch (error) {
-    file.close();
-    await Deno.remove(tmp).catch(() => {});
-    throw error;
-  }
-  file.close();
-  try {
-    if (Deno.build.os !== "windows") await Deno.chmod(tmp, mode);
-    await Deno.rename(tmp, path);
-  } catch (error) {
-    await Deno.remove(tmp).catch(() => {});
-    throw error;
-  }
-  if (Deno.build.os !== "windows") {
-    // Make the rename itself durable; a failure here is not worth failing the save.
-    try {
-      const d = await Deno.open(dir, { read: true });
-      try {
-        await d.sync();
-      } finally {
-        d.close();
-      }
-    } catch { /* some filesystems cannot fsync a directory */ }
-  }
-}
-
-/** Reads a text file; undefined when it does not exist. */
-export async function readTextIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      return undefined;
-    }
-    throw error;
-  }
-}
-
-/** Removes a file; false when it was not there. */
-export async function removeIfExists(path: string): Promise<boolean> {
-  try {
-    await Deno.remove(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { orCancel } from "../cancel.ts";
-import { ensurePrivateDir, homeFile } from "./auth_json.ts";
+import { ensurePrivateDir, homePath as homeFile } from "../fs.ts";
 
 /** The lock file codex uses. */
 export const LOCK_FILE = "auth.json.lock";

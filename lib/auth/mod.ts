@@ -10,6 +10,7 @@ import { CdxError } from "../errors.ts";
 import { type AuthData, resolveAuthMode } from "./auth_json.ts";
 import { type AuthStore, openAuthStore } from "./storage.ts";
 import type { StoreMode } from "./modes.ts";
+import { apiKeyFromEnv } from "./env_key.ts";
 import {
   needsRefresh,
   RefreshPermanentError,
@@ -33,6 +34,7 @@ export { isRevocable, revokeAuth } from "./revoke.ts";
 export { RefreshPermanentError, RefreshTransientError } from "./refresh.ts";
 export { tokenExpiryMs } from "./jwt.ts";
 export { ISSUER_ENV } from "./endpoints.ts";
+export { API_KEY_ENV, apiKeyFromEnv, type EnvApiKey } from "./env_key.ts";
 
 /** The credential for one model request. */
 export type RequestAuth =
@@ -71,18 +73,6 @@ function toRequestAuth(auth: AuthData): RequestAuth {
   });
 }
 
-/** The API key from the environment, when allowed and set. */
-function envApiKey(ctx: Context): string | undefined {
-  for (const name of ["CODEX_API_KEY", "OPENAI_API_KEY"]) {
-    const value = ctx.env.get(name)?.trim();
-    if (value) {
-      ctx.secrets.register(value);
-      return value;
-    }
-  }
-  return undefined;
-}
-
 /**
  * Credentials for a model request: `CODEX_API_KEY` / `OPENAI_API_KEY` win
  * (when `allowEnvApiKey`), else the stored credentials (store mode as
@@ -103,8 +93,8 @@ export async function getRequestAuth(
   options: RequestAuthOptions = {},
 ): Promise<RequestAuth> {
   if (options.allowEnvApiKey) {
-    const key = envApiKey(ctx);
-    if (key) return { kind: "apikey", apiKey: key, source: "env" };
+    const key = apiKeyFromEnv(ctx);
+    if (key) return { kind: "apikey", apiKey: key.value, source: "env" };
   }
   const store = openAuthStore(ctx, { store: options.store });
   const loaded = await store.load();

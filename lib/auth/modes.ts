@@ -9,7 +9,7 @@
 import { CdxError, ExitCode } from "../errors.ts";
 import type { Env } from "../context.ts";
 import { type CdxConfig, configPath } from "../config.ts";
-import { readTextIfExists, writeFileAtomic } from "./auth_json.ts";
+import { readTextIfExists, writeFileAtomic } from "../fs.ts";
 
 /** Credential store modes (`cli_auth_credentials_store`). */
 export const STORE_MODES = ["file", "keyring", "auto", "ephemeral"] as const;

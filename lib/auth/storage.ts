@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "../logger.ts";
 import type { Context } from "../context.ts";
 import { CdxError } from "../errors.ts";
 import { KeyringError, type KeyringStore, KeyringUnavailableError } from "../keyring/mod.ts";
@@ -27,16 +27,12 @@ import {
   type AuthData,
   authSecrets,
   hasCredentials,
-  homeFile,
   LEGACY_TOKEN_FILE,
   parseAuth,
   parseLegacyTokens,
-  readTextIfExists,
-  removeIfExists,
   sameAuth,
   serializeAuthCompact,
   serializeAuthFile,
-  writeFileAtomic,
 } from "./auth_json.ts";
 import { KEYRING_SERVICE, keyringAccount } from "./keyring_item.ts";
 import {
@@ -46,6 +42,7 @@ import {
   type StoreMode,
 } from "./modes.ts";
 import { withAuthLock } from "./lock.ts";
+import { homePath as homeFile, readTextIfExists, removeIfExists, writeFileAtomic } from "../fs.ts";
 
 /** Where a credential was found or saved. */
 export type AuthLocation =

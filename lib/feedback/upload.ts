@@ -7,7 +7,7 @@
  * @module
  */
 import type { Context } from "../context.ts";
-import { CancelledError, orCancel, TimeoutError, timeoutSignal } from "../cancel.ts";
+import { CancelledError, formatMs, orCancel, TimeoutError, timeoutSignal } from "../cancel.ts";
 import { CdxError, ExitCode } from "../errors.ts";
 import { type Dsn, sentryAuthHeader } from "./envelope.ts";
 
@@ -135,8 +135,4 @@ function sentryDetail(body: string): string | undefined {
 
 function firstLine(text: string): string {
   return text.split("\n")[0];
-}
-
-function formatMs(ms: number): string {
-  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "../logger.ts";
 import { KeyringError, type KeyringStore } from "./store.ts";
 
 /** Prefix of a chunk header (codex's `CHUNKED_HEADER_PREFIX`). */

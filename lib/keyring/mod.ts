@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "../logger.ts";
 import type { ProcessRunner } from "../process.ts";
 import type { KeyringStore } from "./store.ts";
 import { ChunkedKeyringStore, type SecretSink } from "./chunked.ts";

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "../logger.ts";
 import type { ProcessRunner } from "../process.ts";
 import type { RawKeyring } from "./chunked.ts";
 import { KeyringError, KeyringLockedError, KeyringUnavailableError, verifySaved } from "./store.ts";

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "../logger.ts";
 import type { ProcessResult, ProcessRunner } from "../process.ts";
 import type { RawKeyring } from "./chunked.ts";
 import { KeyringError, KeyringLockedError, verifySaved } from "./store.ts";

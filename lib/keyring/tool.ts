@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
-import { TimeoutError } from "../cancel.ts";
+import type { Logger } from "../logger.ts";
+import { formatMs, TimeoutError } from "../cancel.ts";
 import { ExecutableNotFoundError, type ProcessResult, type ProcessRunner } from "../process.ts";
 import { KeyringTimeoutError, KeyringUnavailableError } from "./store.ts";
 
@@ -86,10 +86,6 @@ export class KeyringTool {
       throw error;
     }
   }
-}
-
-function formatMs(ms: number): string {
-  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 const decoder = new TextDecoder();

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "../logger.ts";
 import { cancelledFrom } from "../cancel.ts";
 import type { RawKeyring } from "./chunked.ts";
 import { KEYRING_RS_VERSION } from "./secret_tool.ts";

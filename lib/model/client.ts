@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "../logger.ts";
 import { abortError, deadline, delay, orCancel, TimeoutError, timeoutSignal } from "../cancel.ts";
 import { CdxError } from "../errors.ts";
 import type { ModelAuth, ResponsesRequest } from "./request.ts";

@@ -1,0 +1,305 @@
+/**
+ * Every byte cdx writes to disk goes through this module: paths inside
+ * CODEX_HOME, private directories, atomic writes (temp file, fsync, rename),
+ * size-capped reads, advisory file locks with a bounded, cancellable wait,
+ * and the mapping of file-system failures (full disk, read-only, permission,
+ * a file where a directory should be) to {@linkcode CdxError}s a user can act
+ * on — never an "internal error".
+ *
+ * @module
+ */
+import { CdxError } from "./errors.ts";
+import { cancelledFrom, deadline, formatMs, isCancellation } from "./cancel.ts";
+
+/**
+ * Joins CODEX_HOME (or any directory) and path parts with `/`.
+ *
+ * @example
+ * ```ts
+ * homePath("/home/u/.codex/", "log", "cdx.log"); // "/home/u/.codex/log/cdx.log"
+ * ```
+ */
+export function homePath(dir: string, ...parts: string[]): string {
+  return [dir.replace(/[\\/]+$/, ""), ...parts].join("/");
+}
+
+/**
+ * The directory part of a path.
+ *
+ * @example
+ * ```ts
+ * dirOf("/home/u/.codex/auth.json"); // "/home/u/.codex"
+ * ```
+ */
+export function dirOf(path: string): string {
+  const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  return i <= 0 ? (i === 0 ? "/" : ".") : path.slice(0, i);
+}
+
+/**
+ * Creates `dir` (and parents) with mode 0700 for the parts it creates.
+ *
+ * @example
+ * ```ts
+ * await ensurePrivateDir("/home/u/.codex/log");
+ * ```
+ */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+}
+
+/** Options of {@linkcode writeFileAtomic}. */
+export interface AtomicWriteOptions {
+  /** Mode of the final file (default 0600, whatever the umask). */
+  mode?: number;
+  /** fsync the file and its directory (default true; logs may skip it). */
+  sync?: boolean;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Writes `data` to `path` atomically: a temp file in the same directory
+ * (created exclusively, so a planted symlink is never followed), written,
+ * fsynced, renamed over the target, then the directory fsynced, so a reader
+ * sees the old file or the new one, never half of one. On any failure the
+ * temp file is removed and the target is untouched.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic("/home/u/.codex/auth.json", serializeAuthFile(auth));
+ * ```
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const mode = options.mode ?? 0o600;
+  const sync = options.sync ?? true;
+  const dir = dirOf(path);
+  await ensurePrivateDir(dir);
+  const suffix = crypto.getRandomValues(new Uint8Array(6)).toHex();
+  const tmp = `${path}.tmp-${Deno.pid}-${suffix}`;
+  const file = await Deno.open(tmp, { write: true, createNew: true, mode });
+  try {
+    let bytes = typeof data === "string" ? encoder.encode(data) : data;
+    while (bytes.length > 0) bytes = bytes.subarray(await file.write(bytes));
+    if (sync) await file.sync();
+    file.close();
+    if (Deno.build.os !== "windows") await Deno.chmod(tmp, mode);
+    await Deno.rename(tmp, path);
+  } catch (error) {
+    try {
+      file.close();
+    } catch { /* already closed */ }
+    await Deno.remove(tmp).catch(() => {});
+    throw error;
+  }
+  if (sync && Deno.build.os !== "windows") {
+    // Make the rename itself durable; a failure here is not worth failing the save.
+    try {
+      using d = await Deno.open(dir, { read: true });
+      await d.sync();
+    } catch { /* some filesystems cannot fsync a directory */ }
+  }
+}
+
+/** A file is larger than cdx is willing to read. */
+export class FileTooLargeError extends CdxError {
+  constructor(readonly path: string, readonly size: number, readonly limit: number) {
+    super(`${path} is too large (${size} bytes; the limit is ${limit} bytes)`, {
+      hint: "this is not a file cdx or codex wrote; move it away and try again",
+    });
+    this.name = "FileTooLargeError";
+  }
+}
+
+/** Options of {@linkcode readTextIfExists}. */
+export interface ReadOptions {
+  /** Refuse (with {@linkcode FileTooLargeError}) a file larger than this many bytes. */
+  maxBytes?: number;
+}
+
+/**
+ * Reads a text file; undefined when it (or its directory) does not exist.
+ *
+ * @example
+ * ```ts
+ * const text = await readTextIfExists("/home/u/.codex/auth.json", { maxBytes: 1 << 20 });
+ * ```
+ */
+export async function readTextIfExists(
+  path: string,
+  options: ReadOptions = {},
+): Promise<string | undefined> {
+  try {
+    if (options.maxBytes !== undefined) {
+      const info = await Deno.stat(path);
+      if (info.size > options.maxBytes) {
+        throw new FileTooLargeError(path, info.size, options.maxBytes);
+      }
+    }
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Removes a file; false when it was not there.
+ *
+ * @example
+ * ```ts
+ * await removeIfExists("/home/u/.codex/auth.json"); // true
+ * ```
+ */
+export async function removeIfExists(path: string): Promise<boolean> {
+  try {
+    await Deno.remove(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return false;
+    }
+    throw error;
+  }
+}
+
+/** Options of {@linkcode withFileLock}. */
+export interface LockOptions {
+  /** Aborting abandons the wait for the lock (CancelledError). */
+  signal?: AbortSignal;
+  /** Bound on the wait for the lock, ms (default 120 s). */
+  waitMs?: number;
+  /** What holds such a lock, for the timeout message (e.g. "another cdx or codex process"). */
+  holder?: string;
+  /** Mode of a newly created lock file (default 0600). */
+  mode?: number;
+}
+
+/** Default bound on waiting for a lock. */
+export const DEFAULT_LOCK_WAIT_MS = 120_000;
+
+/**
+ * Opens a lock file for locking. A symlink in its place (planted, or left
+ * dangling by a removed target) is replaced by a regular file: a lock file
+ * holds nothing, and following the link could create or truncate a file
+ * elsewhere.
+ */
+async function openLockFile(path: string, mode: number): Promise<Deno.FsFile> {
+  try {
+    const info = await Deno.lstat(path);
+    if (info.isSymlink) await Deno.remove(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return await Deno.open(path, { read: true, write: true, create: true, mode });
+}
+
+/**
+ * Runs `fn` while holding an exclusive advisory lock (`flock`) on `path`,
+ * created (0600, in a 0700 directory) when missing and kept afterwards, as
+ * codex keeps its lock files. Waiting is bounded and cancellable: on abort or
+ * timeout the pending lock request is abandoned and the file closed once it
+ * settles.
+ *
+ * @example
+ * ```ts
+ * await withFileLock(homePath(codexHome, "auth.json.lock"), () => save(auth), { signal });
+ * ```
+ */
+export async function withFileLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  options: LockOptions = {},
+): Promise<T> {
+  if (options.signal?.aborted) throw cancelledFrom(options.signal);
+  await ensurePrivateDir(dirOf(path));
+  const file = await openLockFile(path, options.mode ?? 0o600);
+  const waitMs = options.waitMs ?? DEFAULT_LOCK_WAIT_MS;
+  const locking = file.lock(true);
+  try {
+    await deadline(locking, waitMs, {
+      signal: options.signal,
+      message: `could not lock ${path} within ${formatMs(waitMs)}${
+        options.holder ? `: ${options.holder} holds it` : ""
+      }`,
+    });
+  } catch (error) {
+    locking.then(() => file.close(), () => file.close());
+    throw error;
+  }
+  try {
+    return await fn();
+  } finally {
+    try {
+      await file.unlock();
+    } catch { /* closing releases it anyway */ }
+    file.close();
+  }
+}
+
+/** The `code` of an OS error (`ENOSPC`, `EACCES`, …), when it has one. */
+export function osErrorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * A file-system failure as a {@linkcode CdxError} naming what cdx was doing
+ * and the path, with a hint; cancellations, CdxErrors and bugs
+ * (TypeError/RangeError) pass through unchanged.
+ *
+ * @example
+ * ```ts
+ * try { await writeFileAtomic(path, text); }
+ * catch (error) { throw fileError(error, "could not save the credentials", path); }
+ * ```
+ */
+export function fileError(error: unknown, what: string, path: string): unknown {
+  if (error instanceof CdxError || isCancellation(error)) return error;
+  if (!(error instanceof Error) || error instanceof TypeError || error instanceof RangeError) {
+    return error;
+  }
+  const code = osErrorCode(error);
+  const base = { cause: error };
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new CdxError(`${what}: no space left on the device holding ${path}`, {
+      ...base,
+      hint: "free some disk space and try again",
+    });
+  }
+  if (code === "EROFS") {
+    return new CdxError(`${what}: ${path} is on a read-only file system`, {
+      ...base,
+      hint: "set CODEX_HOME (or --codex-home) to a writable directory",
+    });
+  }
+  if (
+    error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable ||
+    code === "EACCES" || code === "EPERM"
+  ) {
+    return new CdxError(`${what}: permission denied on ${path}`, {
+      ...base,
+      hint: `check the owner and mode of ${dirOf(path)} (cdx needs to read and write there)`,
+    });
+  }
+  if (error instanceof Deno.errors.NotADirectory || code === "ENOTDIR") {
+    return new CdxError(`${what}: a part of ${path} is a file, not a directory`, {
+      ...base,
+      hint: "point CODEX_HOME (or --codex-home) at a directory",
+    });
+  }
+  if (error instanceof Deno.errors.IsADirectory || code === "EISDIR") {
+    return new CdxError(`${what}: ${path} is a directory`, { ...base, hint: "move it away" });
+  }
+  return new CdxError(`${what}: ${path}: ${error.message}`, base);
+}
