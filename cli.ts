@@ -119,7 +119,12 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
             secrets,
           }),
         secrets,
-        globals: { codexHome, logLevel, color: stderr.color },
+        globals: {
+          codexHome,
+          logLevel,
+          color: stderr.color,
+          readOnly: parsed.command === "login-status",
+        },
         exitHooks,
         argv: args,
         version: VERSION,

@@ -14,13 +14,14 @@ import { CdxError, ExitCode } from "../lib/errors.ts";
 import { orCancel } from "../lib/cancel.ts";
 import {
   apiKeyLogin,
+  assertWritableHome,
   type AuthStatus,
+  authStatus,
   checkForcedLoginMethod,
   currentToken,
   type DeviceCodePrompt,
   deviceLogin,
   ISSUER_ENV,
-  loginStatus as readLoginStatus,
   tokenExpiryMs,
 } from "../lib/auth/mod.ts";
 import { jsonOption, storeOption } from "./options.ts";
@@ -108,6 +109,8 @@ function pollScale(ctx: Context): number | undefined {
 
 /** `cdx login`. Returns the exit code. */
 export async function runLogin(ctx: Context, options: LoginOptions): Promise<number> {
+  // Before any sign-in starts: a CODEX_HOME that cannot hold the result is an error now.
+  await assertWritableHome(ctx.globals.codexHome);
   if (options.withApiKey) return await loginWithApiKey(ctx, options);
   checkForcedLoginMethod(ctx, "chatgpt");
   const issuer = options.issuer ?? (ctx.env.get(ISSUER_ENV) || undefined);
@@ -235,11 +238,11 @@ async function loginWithApiKey(ctx: Context, options: LoginOptions): Promise<num
   return ExitCode.OK;
 }
 
-/** `cdx login status`. Returns the exit code. */
+/** `cdx login status`. Returns the exit code: 0 logged in, 1 not, 3 unknown. */
 export async function runLoginStatus(ctx: Context, options: LoginStatusOptions): Promise<number> {
   let status: AuthStatus;
   try {
-    status = await readLoginStatus(ctx, { store: options.store });
+    status = await authStatus(ctx, { store: options.store });
   } catch (error) {
     if (error instanceof CdxError && error.exitCode === ExitCode.FAILURE) {
       throw new CdxError(`Error checking login status: ${error.message}`, {
@@ -249,12 +252,13 @@ export async function runLoginStatus(ctx: Context, options: LoginStatusOptions):
     }
     throw error;
   }
-  if (options.json) {
-    await ctx.stdout.write(JSON.stringify(status, null, 2) + "\n");
-    return status.logged_in ? ExitCode.OK : ExitCode.FAILURE;
-  }
-  await ctx.stderr.write(formatStatus(status, ctx.clock.now()));
-  return status.logged_in ? ExitCode.OK : ExitCode.FAILURE;
+  if (options.json) await ctx.stdout.write(JSON.stringify(status, null, 2) + "\n");
+  else await ctx.stdout.write(formatStatus(status, ctx.clock.now()));
+  return status.state === "logged_in"
+    ? ExitCode.OK
+    : status.state === "unknown"
+    ? ExitCode.STORE_UNAVAILABLE
+    : ExitCode.FAILURE;
 }
 
 function relative(ms: number): string {
@@ -270,18 +274,35 @@ function relative(ms: number): string {
   return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 
-/** The human form of the status (stderr, like codex; the first line is codex's). */
+const SOURCE_NAMES = { option: "--store", env: "CDX_CREDENTIALS_STORE", config: "config.toml" };
+
+/** The human form of the status (the first line is codex's where codex has one). */
 export function formatStatus(status: AuthStatus, nowMs: number): string {
   const lines: string[] = [];
-  if (!status.logged_in) {
+  const s = status.store;
+  if (status.state === "unknown") {
+    lines.push("Login state unknown: the keychain could not be read");
+    if (s.keychain_error) lines.push(`Keychain: ${s.keychain_error}`);
+    lines.push(
+      "hint: unlock the keychain (log in to the desktop session), or use `--store file` to keep credentials in auth.json",
+    );
+  } else if (!status.logged_in) {
     lines.push("Not logged in");
   } else if (status.auth_mode === "apikey") {
-    lines.push(`API key configured - ${status.api_key}`);
+    lines.push(
+      `API key configured - ${status.api_key}${
+        status.source === "env" ? ` (from ${status.env_var})` : ""
+      }`,
+    );
     lines.push("Authentication is checked when you send a request.");
   } else if (status.auth_mode === "chatgpt") {
-    lines.push("Logged in using ChatGPT");
+    const standard = status.issuer !== undefined && status.issuer !== "https://auth.openai.com" &&
+      status.plan === undefined;
+    if (standard) {
+      lines.push(`Logged in to ${status.issuer} as ${status.email ?? status.subject ?? "unknown"}`);
+    } else lines.push("Logged in using ChatGPT");
     const who = [
-      status.email,
+      standard ? undefined : status.email,
       status.plan ? `plan ${status.plan}` : undefined,
       status.account_id ? `account ${status.account_id}` : undefined,
     ].filter(Boolean);
@@ -296,20 +317,11 @@ export function formatStatus(status: AuthStatus, nowMs: number): string {
           : `Access token: expires ${status.access_token_expires_at} (${relative(exp - nowMs)})`,
       );
     }
-    if (status.issuer) lines.push(`Issuer: ${status.issuer}`);
+    if (status.issuer && !standard) lines.push(`Issuer: ${status.issuer}`);
   } else {
     lines.push(`Logged in (auth mode ${status.auth_mode})`);
   }
-  const s = status.store;
-  const source = s.mode_source === "default"
-    ? "default"
-    : `from ${
-      s.mode_source === "option"
-        ? "--store"
-        : s.mode_source === "env"
-        ? "CDX_CREDENTIALS_STORE"
-        : "config.toml"
-    }`;
+  const source = s.mode_source === "default" ? "default" : `from ${SOURCE_NAMES[s.mode_source]}`;
   if (s.location === "keyring") {
     lines.push(`Stored in: keychain — ${s.backend}, item "${s.service}" / "${s.account}"`);
   } else if (s.location === "file" || s.location === "legacy-file") {
@@ -318,6 +330,10 @@ export function formatStatus(status: AuthStatus, nowMs: number): string {
     lines.push("Stored in: memory (ephemeral; nothing on disk)");
   }
   lines.push(`Store mode: ${s.mode} (${source})`);
+  if (s.keychain === "unavailable" && s.mode === "auto" && status.state !== "unknown") {
+    lines.push(`Keychain: not available (${s.keychain_error})`);
+  }
+  for (const p of status.pending) lines.push(`Pending: ${p}`);
   for (const w of status.warnings) lines.push(`warning: ${w}`);
   return lines.join("\n") + "\n";
 }

@@ -11,7 +11,15 @@ import type { InferValue } from "@optique/core/parser";
 import type { Context } from "../lib/context.ts";
 import { CdxError, ExitCode } from "../lib/errors.ts";
 import { isCancellation } from "../lib/cancel.ts";
-import { type AuthData, isRevocable, openAuthStore, revokeAuth } from "../lib/auth/mod.ts";
+import {
+  type AuthLocation,
+  isRevocable,
+  logoutAuth,
+  type LogoutResult,
+  resolveAuthStore,
+  revokeAuth,
+  storedForLogout,
+} from "../lib/auth/mod.ts";
 import { storeOption } from "./options.ts";
 
 /** The `logout` command. */
@@ -38,41 +46,72 @@ export const logoutCommand = command(
 export type LogoutOptions = InferValue<typeof logoutCommand>;
 
 /**
- * `cdx logout`: revoke the refresh token (bounded to 10 s; a failure is a
- * warning; `--no-revoke` skips it), then delete every copy. Messages and exit
- * codes as codex: `Successfully logged out`, `Not logged in` (both exit 0).
+ * `cdx logout`: revoke the refresh token (bounded; a failure is a warning;
+ * `--no-revoke` skips it), then delete every copy. Messages and exit codes
+ * as codex: `Successfully logged out`, `Not logged in` (both exit 0). A
+ * keychain that could not be read or cleared is never reported as logged
+ * out: exit 3, with what was removed and what may remain.
  */
 export async function runLogout(ctx: Context, options: LogoutOptions): Promise<number> {
-  const store = openAuthStore(ctx, { store: options.store });
-  let auth: AuthData | undefined;
+  let stored: Awaited<ReturnType<typeof storedForLogout>>;
   try {
-    auth = (await store.load({ migrate: false }))?.auth;
+    stored = await storedForLogout(ctx, { store: options.store });
   } catch (error) {
-    if (isCancellation(error)) throw error;
+    if (isCancellation(error) || !(error instanceof CdxError)) throw error;
     // Unreadable credentials are still deleted below; the delete reports real problems.
-    ctx.logger.getChild("auth").warn("could not read the stored credentials: {error}", {
-      error: (error as Error).message,
-    });
+    await ctx.stderr.write(`warning: ${ctx.secrets.redact(error.message)}\n`);
+    stored = { store: resolveAuthStore(ctx, { store: options.store }), unknown: false };
   }
+  const auth = stored.auth;
   if (auth && isRevocable(auth) && !options.noRevoke) {
     try {
       await revokeAuth(ctx, auth);
     } catch (error) {
-      if (ctx.signal.aborted) throw error;
+      if (ctx.signal.aborted || isCancellation(error)) throw error;
       await ctx.stderr.write(
         `warning: ${ctx.secrets.redact((error as Error).message)}; the token was not revoked\n`,
       );
     }
   }
-  let removed: number;
+  let result: LogoutResult;
   try {
-    removed = (await store.delete()).removed.length;
+    result = await logoutAuth(ctx, stored.store);
   } catch (error) {
     if (error instanceof CdxError && error.exitCode === ExitCode.FAILURE) {
       throw new CdxError(`Error logging out: ${error.message}`, { hint: error.hint, cause: error });
     }
     throw error;
   }
-  await ctx.stderr.write(removed > 0 || auth ? "Successfully logged out\n" : "Not logged in\n");
+  if (result.problems.length || stored.unknown) {
+    const removed = result.removed.map(describeLocation);
+    throw new CdxError(
+      `Error logging out: ${result.problems.join("; ") || "the keychain could not be read"}${
+        removed.length ? ` (removed: ${removed.join(", ")})` : ""
+      }`,
+      {
+        hint: stored.unknown && !auth
+          ? "the token could not be revoked; unlock the keychain and run `cdx logout` again"
+          : "unlock the keychain and run `cdx logout` again",
+        exitCode: result.keyringUnknown || stored.unknown
+          ? ExitCode.STORE_UNAVAILABLE
+          : ExitCode.FAILURE,
+      },
+    );
+  }
+  await ctx.stderr.write(
+    result.removed.length > 0 || auth ? "Successfully logged out\n" : "Not logged in\n",
+  );
   return ExitCode.OK;
+}
+
+function describeLocation(location: AuthLocation): string {
+  switch (location.kind) {
+    case "keyring":
+      return "the keychain item";
+    case "file":
+    case "legacy-file":
+      return location.path;
+    case "memory":
+      return "memory";
+  }
 }

@@ -66,6 +66,11 @@ export interface GlobalOptions {
   logLevel: LogLevel;
   /** Whether colour output is allowed (`--no-color`, `NO_COLOR`). */
   color: boolean;
+  /**
+   * A read-only command (`login status`): it writes nothing — no migration,
+   * no config edit, no directory, no cdx.log block.
+   */
+  readOnly?: boolean;
 }
 
 /** What every command receives. */

@@ -121,8 +121,9 @@ Deno.test("keychain account names match codex's vectors (sha256 of the canonical
   }
 });
 
-Deno.test("JWT claims: email (top-level or profile), plan, account id, access-token exp", () => {
+Deno.test("JWT claims: email (top-level or profile), plan, account id, subject, access-token exp", () => {
   const id = makeJwt({
+    sub: "user-77",
     "https://api.openai.com/profile": { email: "p@example.com" },
     "https://api.openai.com/auth": { chatgpt_account_id: "acc-9", chatgpt_plan_type: "pro" },
   });
@@ -131,9 +132,13 @@ Deno.test("JWT claims: email (top-level or profile), plan, account id, access-to
     accountId: "acc-9",
     plan: "pro",
     userId: undefined,
+    subject: "user-77",
     exp: undefined,
   });
   assert.equal(tokenExpiryMs(makeJwt({ exp: 1000 })), 1_000_000);
+  // An exp no Date can hold is no expiry, not "Invalid time value".
+  assert.equal(tokenExpiryMs(makeJwt({ exp: 1e20 })), undefined);
+  assert.equal(tokenExpiryMs(makeJwt({ exp: "soon" })), undefined);
   assert.equal(tokenExpiryMs("opaque-token"), undefined);
   assert.deepEqual(parseIdClaims("a..c"), {});
 });

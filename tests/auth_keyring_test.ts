@@ -61,7 +61,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "keychain: a plain auth.json is moved into the keychain by the next load (auto)",
+  name:
+    "keychain: status only reports a pending move of a plain auth.json; the next use moves it (auto)",
   ignore: !HAS_SS,
   async fn() {
     await using ss = await startSecretService();
@@ -70,33 +71,52 @@ Deno.test({
       `${home.path}/auth.json`,
       serializeAuthFile({ auth_mode: "apikey", OPENAI_API_KEY: KEY }),
     );
-    const status = await runCdx(["login", "status"], { env: { ...ss.env, CODEX_HOME: home.path } });
+    const env = { ...ss.env, CODEX_HOME: home.path };
+    const status = await runCdx(["login", "status"], { env });
     assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stderr, /Stored in: keychain/);
+    assert.match(status.stdout, /Stored in: file/);
+    assert.match(
+      status.stdout,
+      /Pending: the credentials will be moved into the keychain on next use/,
+    );
+    assert.equal(await exists(`${home.path}/auth.json`), true, "status writes nothing");
+    assert.equal(await exists(`${home.path}/config.toml`), false, "status edits no config");
+    assert.equal((await lookup(ss.env, home.path)).code, 1);
+
+    const token = await runCdx(["login", "token"], { env });
+    assert.equal(token.code, 0, token.stderr);
+    assert.equal(token.stdout, `${KEY}\n`);
     assert.equal(await exists(`${home.path}/auth.json`), false);
     assert.equal(JSON.parse((await lookup(ss.env, home.path)).stdout).OPENAI_API_KEY, KEY);
+    const after = await runCdx(["login", "status"], { env });
+    assert.match(after.stdout, /Stored in: keychain/);
   },
 });
 
 Deno.test({
-  name: "keychain: file mode warns when a working keychain is ignored",
+  name: "keychain: file mode never asks the keychain (no secret-tool spawn for status or token)",
   ignore: !HAS_SS,
   async fn() {
     await using ss = await startSecretService();
     await using home = await tempHome();
     const env = { ...ss.env, CODEX_HOME: home.path, CDX_CREDENTIALS_STORE: "file" };
     assert.equal((await runCdx(["login", "--with-api-key"], { env, stdin: KEY })).code, 0);
-    const status = await runCdx(["login", "status"], { env });
-    assert.match(
-      status.stderr,
-      /warning: credentials are in a plain file .* although a keychain works/,
-    );
+    for (const args of [["login", "status"], ["login", "token"]]) {
+      const run = await runCdx([...args, "--log-level", "debug"], { env });
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(!/spawn secret-tool/.test(run.stderr), run.stderr);
+    }
+    // The control: in auto mode the same debug log does show the keychain call.
+    const auto = await runCdx(["login", "status", "--log-level", "debug"], {
+      env: { ...ss.env, CODEX_HOME: home.path, CDX_CREDENTIALS_STORE: "auto" },
+    });
+    assert.match(auto.stderr, /spawn secret-tool/);
   },
 });
 
 Deno.test({
   name:
-    "keychain: locked collection — auto falls back to auth.json with a warning, keyring mode fails",
+    "keychain: locked collection — keyring mode and an auto login stop with exit 3 (naming --store file), writing no second copy; --store file works",
   ignore: !HAS_SS,
   async fn() {
     await using ss = await startSecretService();
@@ -107,17 +127,25 @@ Deno.test({
       env,
       stdin: KEY,
     });
-    assert.equal(strict.code, 1);
-    assert.match(strict.stderr, /failed to write OAuth tokens to keyring/);
+    assert.equal(strict.code, 3, strict.stderr);
+    assert.match(strict.stderr, /could not save the credentials in the keychain/);
     assert.equal(await exists(`${home.path}/auth.json`), false);
 
     const auto = await runCdx(["login", "--with-api-key"], { env, stdin: KEY });
-    assert.equal(auto.code, 0, auto.stderr);
-    assert.ok(auto.stderr.includes(`credentials saved to ${home.path}/auth.json`), auto.stderr);
+    assert.equal(auto.code, 3, auto.stderr);
+    assert.match(auto.stderr, /--store file/);
+    assert.equal(await exists(`${home.path}/auth.json`), false);
     assert.ok(!auto.stderr.includes(KEY));
+
     const status = await runCdx(["login", "status"], { env });
-    assert.equal(status.code, 0);
-    assert.match(status.stderr, /Stored in: file/);
+    assert.equal(status.code, 3, "a locked keychain is never 'not logged in'");
+    assert.match(status.stdout, /Login state unknown: the keychain could not be read/);
+
+    const file = await runCdx(["login", "--with-api-key", "--store", "file"], { env, stdin: KEY });
+    assert.equal(file.code, 0, file.stderr);
+    const after = await runCdx(["login", "status", "--store", "file"], { env });
+    assert.equal(after.code, 0);
+    assert.match(after.stdout, /Stored in: file/);
   },
 });
 
@@ -188,7 +216,7 @@ for (const mode of ["file", "keyring"] as const) {
         refresh_token: "rt_interop_000001",
         account_id: "acct-i",
       }, Date.now());
-      const { openAuthStore } = await import("../lib/auth/storage.ts");
+      const { saveLogin } = await import("../lib/auth/credentials.ts");
       const { authContext } = await import("./helpers/auth_context.ts");
       const { createPlatformKeyring } = await import("../lib/keyring/mod.ts");
       const { createProcessRunner } = await import("../lib/process.ts");
@@ -200,7 +228,7 @@ for (const mode of ["file", "keyring"] as const) {
           env: { get: (n) => ss.env[n] },
         }),
       });
-      await openAuthStore(ctx, { store: mode }).save(auth);
+      await saveLogin(ctx, auth, { store: mode });
       const chat = await codex(["login", "status"], env);
       assert.equal(chat.code, 0, chat.stderr);
       assert.match(chat.stderr, /Logged in using ChatGPT/);

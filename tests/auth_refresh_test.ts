@@ -166,9 +166,9 @@ Deno.test("a refresh after another account signed in fails permanently instead o
   const other = { ...old, tokens: { ...old.tokens!, account_id: "acct-other" } };
   await Deno.writeTextFile(`${home.path}/auth.json`, serializeAuthFile(other));
   const { refreshStored } = await import("../lib/auth/refresh.ts");
-  const { openAuthStore } = await import("../lib/auth/storage.ts");
+  const { resolveAuthStore } = await import("../lib/auth/store.ts");
   await assert.rejects(
-    refreshStored(ctx, openAuthStore(ctx, { store: "file" }), old, "unauthorized_recovery"),
+    refreshStored(ctx, resolveAuthStore(ctx, { store: "file" }), old, "unauthorized_recovery"),
     /signed in to another account/,
   );
   assert.equal(fake.requests.length, 0);

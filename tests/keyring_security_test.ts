@@ -8,6 +8,7 @@ import { createProcessRunner } from "../lib/process.ts";
 import {
   createPlatformKeyring,
   KeyringLockedError,
+  KeyringTooLargeError,
   KeyringUnavailableError,
   SecurityKeyring,
 } from "../lib/keyring/mod.ts";
@@ -64,7 +65,7 @@ const VALUES: Record<string, string> = {
   "quotes, backslashes, apostrophes": `he said "hi" \\ it's C:\\path\\"x"`,
   "UTF-8 (read back from hex)": "clé-secrète 🔑 ключ",
   "multi-line (stored as cdx-base64)": "line one\nline two\r\n\tend\n",
-  "8 KiB (chunked: one line holds < 4095 bytes)": "k".repeat(8192),
+  "8 KiB (too large for one `security -i` line: refused, never chunked)": "k".repeat(8192),
 };
 
 Deno.test({
@@ -78,6 +79,11 @@ Deno.test({
     for (const [name, value] of Object.entries(VALUES)) {
       await t.step(`round trip: ${name}`, async () => {
         const account = `cli|mac-${name.length}`;
+        if (keyring.fits?.(SERVICE, account, value) === false) {
+          await assert.rejects(keyring.save(SERVICE, account, value), KeyringTooLargeError);
+          assert.equal(await keyring.load(SERVICE, account), undefined);
+          return;
+        }
         await keyring.save(SERVICE, account, value);
         assert.equal(await keyring.load(SERVICE, account), value);
         assert.equal(await keyring.delete(SERVICE, account), true);

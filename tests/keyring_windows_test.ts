@@ -23,7 +23,11 @@ import { FakeCredentialManager } from "./fakes/windows_credentials.ts";
 const SERVICE = "Codex Auth";
 
 function windowsStore(api = new FakeCredentialManager(), signal?: AbortSignal) {
-  return { api, store: new ChunkedKeyringStore(new WindowsKeyring({ api, signal })) };
+  return {
+    api,
+    // As createPlatformKeyring builds it on Windows: generation chunks for the 2560-byte blobs.
+    store: new ChunkedKeyringStore(new WindowsKeyring({ api, signal }), { chunkWrites: true }),
+  };
 }
 
 const VALUES: Record<string, string> = {

@@ -34,12 +34,13 @@ Deno.test("cli: API-key login, status, token, logout — codex's messages and ex
   );
   assert.equal(await modeOf(`${home.path}/auth.json`), 0o600);
 
+  // The report is data: on stdout (codex prints it on stderr; cdx keeps stderr for messages).
   const status = await runCdx(["login", "status"], { env });
   assert.equal(status.code, 0);
-  assert.equal(status.stdout, "");
-  assert.match(status.stderr, /^API key configured - sk-proj-\*\*\*12345\n/);
-  assert.match(status.stderr, new RegExp(`Stored in: file ${home.path}/auth\\.json`));
-  assertNoSecret(status.stderr, [KEY]);
+  assert.equal(status.stderr, "");
+  assert.match(status.stdout, /^API key configured - sk-proj-\*\*\*12345\n/);
+  assert.match(status.stdout, new RegExp(`Stored in: file ${home.path}/auth\\.json`));
+  assertNoSecret(status.stdout, [KEY]);
 
   const json = await runCdx(["login", "status", "--json"], { env });
   const parsed = JSON.parse(json.stdout);
@@ -62,7 +63,7 @@ Deno.test("cli: API-key login, status, token, logout — codex's messages and ex
   assert.deepEqual([again.code, again.stderr], [0, "Not logged in\n"]);
   const after = await runCdx(["login", "status"], { env });
   assert.equal(after.code, 1);
-  assert.match(after.stderr, /^Not logged in\n/);
+  assert.match(after.stdout, /^Not logged in\n/);
   const afterJson = await runCdx(["login", "status", "--json"], { env });
   assert.equal(afterJson.code, 1);
   assert.equal(JSON.parse(afterJson.stdout).logged_in, false);
@@ -120,11 +121,11 @@ Deno.test("cli: device login end to end, then status shows the account and token
   const status = await runCdx(["login", "status"], { env: fileEnv(home.path) });
   assert.equal(status.code, 0);
   assert.match(
-    status.stderr,
+    status.stdout,
     /^Logged in using ChatGPT\nAccount: dev@example\.com, plan pro, account acct-123\n/,
   );
-  assert.match(status.stderr, /Access token: expires \d{4}-/);
-  assertNoSecret(status.stderr, secrets);
+  assert.match(status.stdout, /Access token: expires \d{4}-/);
+  assertNoSecret(status.stdout + status.stderr, secrets);
   const token = await runCdx(["login", "token", "--json"], { env: fileEnv(home.path) });
   const parsed = JSON.parse(token.stdout);
   assert.equal(parsed.token, saved.tokens.access_token);

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { deviceLogin, type DeviceLoginOptions } from "../lib/auth/login.ts";
 import { recoverUnauthorized } from "../lib/auth/mod.ts";
-import { loginStatus } from "../lib/auth/status.ts";
+import { authStatus } from "../lib/auth/status.ts";
 import { CdxError } from "../lib/errors.ts";
 import type { Context } from "../lib/context.ts";
 import { OIDC_ACCOUNT, type OidcTestProvider, startOidcProvider } from "./helpers/oidc.ts";
@@ -71,7 +71,7 @@ Deno.test({
     assert.ok(tokens.access_token && tokens.refresh_token && tokens.id_token);
     assert.equal(tokens.account_id, OIDC_ACCOUNT.accountId);
     assert.deepEqual(tokens.oauth_provenance, { issuer: op.issuer, client_id: op.clientId });
-    const status = await loginStatus(ctx, { store: "file" });
+    const status = await authStatus(ctx, { store: "file" });
     assert.equal(status.email, OIDC_ACCOUNT.email);
     assert.equal(status.plan, OIDC_ACCOUNT.plan);
   },

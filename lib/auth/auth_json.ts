@@ -104,13 +104,35 @@ export class AuthFormatError extends CdxError {
   }
 }
 
+/**
+ * Largest credential record cdx reads or stores (auth.json or keychain
+ * value). Real ones are a few KiB; a huge one is damage or an attack, and
+ * handling it would cost seconds and gigabytes.
+ */
+export const MAX_AUTH_BYTES = 256 * 1024;
+
+/**
+ * Where in `text` JSON.parse stopped, as "line L, column C" — never a
+ * snippet of the text (V8's message quotes it, and the text holds tokens).
+ */
+export function jsonErrorPosition(error: unknown, text: string): string {
+  const message = error instanceof Error ? error.message : "";
+  const m = /position (\d+)/.exec(message);
+  if (!m) return /end of JSON/i.test(message) ? "it ends too early" : "an unexpected character";
+  const position = Math.min(Number(m[1]), text.length);
+  const before = text.slice(0, position);
+  const line = before.split("\n").length;
+  const column = position - before.lastIndexOf("\n");
+  return `at line ${line}, column ${column}`;
+}
+
 /** Parses auth.json text (pretty or compact, with or without trailing newline). */
 export function parseAuth(text: string, where: string): AuthData {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new AuthFormatError(`${where} is not valid JSON: ${(error as Error).message}`);
+    throw new AuthFormatError(`${where} is not valid JSON (${jsonErrorPosition(error, text)})`);
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new AuthFormatError(`${where} does not hold a JSON object`);
@@ -186,6 +208,31 @@ export function authSecrets(auth: AuthData | undefined): string[] {
   return out.filter((s) => typeof s === "string" && s !== "");
 }
 
+/** `last_refresh` in ms, when present and parsable. */
+export function lastRefreshMs(auth: AuthData | undefined): number | undefined {
+  if (typeof auth?.last_refresh !== "string") return undefined;
+  const ms = Date.parse(auth.last_refresh);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * Of two differing copies (the keychain's and auth.json's), the one to keep:
+ * the keychain copy only when its `last_refresh` is strictly newer; otherwise
+ * the file. A file next to a keychain item is almost always the newer copy —
+ * a keychain that failed on save, or codex falling back to the file — so the
+ * file wins ties and records without a date (API keys).
+ *
+ * @example
+ * ```ts
+ * newerCopy(keychainAuth, fileAuth); // "file" unless the keychain copy was refreshed later
+ * ```
+ */
+export function newerCopy(keychain: AuthData, file: AuthData): "keychain" | "file" {
+  const k = lastRefreshMs(keychain);
+  const f = lastRefreshMs(file);
+  return k !== undefined && (f === undefined || k > f) ? "keychain" : "file";
+}
+
 /** Whether two records hold the same credentials (what a read-back must confirm). */
 export function sameAuth(a: AuthData | undefined, b: AuthData | undefined): boolean {
   if (!a || !b) return a === b;
@@ -203,7 +250,7 @@ export function parseLegacyTokens(text: string, where: string): AuthData | undef
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new AuthFormatError(`${where} is not valid JSON: ${(error as Error).message}`);
+    throw new AuthFormatError(`${where} is not valid JSON (${jsonErrorPosition(error, text)})`);
   }
   if (value === null || typeof value !== "object") return undefined;
   let record = value as Record<string, unknown>;

@@ -15,6 +15,8 @@ export interface IdClaims {
   plan?: string;
   /** `chatgpt_user_id`, else `user_id`. */
   userId?: string;
+  /** `sub`: the account at a standard OIDC issuer. */
+  subject?: string;
   /** Seconds since the epoch. */
   exp?: number;
 }
@@ -68,12 +70,21 @@ export function parseIdClaims(token: string | undefined): IdClaims {
     accountId: str(auth?.chatgpt_account_id),
     plan: str(auth?.chatgpt_plan_type),
     userId: str(auth?.chatgpt_user_id) ?? str(auth?.user_id),
+    subject: str(payload.sub),
     exp: typeof payload.exp === "number" ? payload.exp : undefined,
   };
 }
 
-/** The access token's expiry in ms since the epoch, when it is a JWT with `exp`. */
+/** Latest time a JavaScript Date can hold, in ms (an `exp` beyond it is garbage). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * The access token's expiry in ms since the epoch, when it is a JWT with a
+ * usable `exp` (a finite number a date can hold; `1e20` is not one).
+ */
 export function tokenExpiryMs(accessToken: string | undefined): number | undefined {
   const exp = decodeJwtPayload(accessToken)?.exp;
-  return typeof exp === "number" ? exp * 1000 : undefined;
+  if (typeof exp !== "number" || !Number.isFinite(exp)) return undefined;
+  const ms = exp * 1000;
+  return Math.abs(ms) <= MAX_DATE_MS ? ms : undefined;
 }

@@ -1,53 +1,69 @@
 /**
- * The advisory lock on `$CODEX_HOME/auth.json.lock`, compatible with codex's
- * (an exclusive `flock` on the same empty file, kept after logout). Writes
- * and refreshes hold it, so cdx and codex — and several cdx processes —
- * never race on the credentials.
+ * The two advisory locks cdx shares with codex 0.169.0 (see
+ * codex-interop.md §2), owned here and nowhere else:
+ *
+ * - `$CODEX_HOME/auth.lock`: codex serialises token refreshes with a
+ *   blocking exclusive `flock` on it. cdx holds it around every
+ *   load-modify-save of the credentials (refresh, login, migration,
+ *   logout), so cdx and codex never refresh the same token twice and a
+ *   login never races a refresh.
+ * - `$CODEX_HOME/auth.json.lock`: codex takes a *non-blocking* `flock` on it
+ *   around its own write of the credentials, so cdx holds it only around
+ *   the write itself (never across a network call), or codex's write would
+ *   fail.
+ *
+ * Both waits are bounded and cancellable. Both files are kept after logout,
+ * as codex keeps them.
  *
  * @module
  */
-import { orCancel } from "../cancel.ts";
-import { ensurePrivateDir, homePath as homeFile } from "../fs.ts";
+import type { Context } from "../context.ts";
+import { homePath, withFileLock } from "../fs.ts";
 
-/** The lock file codex uses. */
-export const LOCK_FILE = "auth.json.lock";
+/** codex's refresh lock. */
+export const REFRESH_LOCK_FILE = "auth.lock";
+/** codex's write lock. */
+export const WRITE_LOCK_FILE = "auth.json.lock";
+
+/** Bound on waiting for another process's refresh or login (it holds auth.lock across a request). */
+export const AUTH_LOCK_WAIT_MS = 120_000;
+/** Bound on waiting for another process's write of the credentials. */
+export const WRITE_LOCK_WAIT_MS = 30_000;
+
+const HOLDER = "another cdx or codex process (is one stuck?)";
 
 /**
- * Runs `fn` while holding the exclusive lock. Waiting for the lock is
- * cancellable: on abort the pending lock request is abandoned (and the file
- * closed once it settles).
+ * Runs `fn` holding `auth.lock` — the one way to load, decide and save
+ * credentials without racing another process.
  *
  * @example
  * ```ts
- * await withAuthLock(codexHome, async () => { await save(auth); }, { signal });
+ * await withAuthLock(ctx, async () => { const current = await load(); await save(next(current)); });
  * ```
  */
-export async function withAuthLock<T>(
-  codexHome: string,
+export function withAuthLock<T>(
+  ctx: Pick<Context, "signal" | "globals">,
   fn: () => Promise<T>,
-  options: { signal?: AbortSignal } = {},
 ): Promise<T> {
-  await ensurePrivateDir(codexHome);
-  const file = await Deno.open(homeFile(codexHome, LOCK_FILE), {
-    read: true,
-    write: true,
-    create: true,
-    mode: 0o600,
+  return withFileLock(homePath(ctx.globals.codexHome, REFRESH_LOCK_FILE), fn, {
+    signal: ctx.signal,
+    waitMs: AUTH_LOCK_WAIT_MS,
+    holder: HOLDER,
   });
-  const locking = file.lock(true);
-  try {
-    await orCancel(locking, options.signal);
-  } catch (error) {
-    locking.then(() => file.close(), () => file.close());
-    throw error;
-  }
-  try {
-    return await fn();
-  } finally {
-    try {
-      await file.unlock();
-    } finally {
-      file.close();
-    }
-  }
+}
+
+/**
+ * Runs `fn` (one write or delete of the credentials) holding
+ * `auth.json.lock`. Not cancellable once taken: a write is never left half
+ * done by Ctrl-C.
+ */
+export function withWriteLock<T>(
+  ctx: Pick<Context, "signal" | "globals">,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return withFileLock(homePath(ctx.globals.codexHome, WRITE_LOCK_FILE), fn, {
+    signal: ctx.signal,
+    waitMs: WRITE_LOCK_WAIT_MS,
+    holder: HOLDER,
+  });
 }

@@ -19,8 +19,9 @@ import {
 } from "./endpoints.ts";
 import { codexDeviceLogin, type DeviceCodePrompt, randomLoginOwnerId } from "./device_code.ts";
 import { rfc8628Login } from "./rfc8628.ts";
-import { type AuthLocation, openAuthStore } from "./storage.ts";
+import type { AuthLocation } from "./backends.ts";
 import type { StoreMode } from "./modes.ts";
+import { saveLogin } from "./credentials.ts";
 import { isRevocable, revokeAuth } from "./revoke.ts";
 
 /** Options of {@linkcode deviceLogin}. */
@@ -47,7 +48,6 @@ export interface LoginResult {
  * gets RFC 8628, else codex's flow (the local stand-in servers).
  */
 export async function deviceLogin(ctx: Context, options: DeviceLoginOptions): Promise<LoginResult> {
-  const store = openAuthStore(ctx, { store: options.store });
   const issuer = normalizeIssuer(options.issuer ?? DEFAULT_ISSUER);
   const metadata = isDefaultIssuer(issuer) ? undefined : await discoverIssuer(ctx, issuer);
   const standard = !!metadata?.device_authorization_endpoint && !!metadata.token_endpoint;
@@ -72,7 +72,6 @@ export async function deviceLogin(ctx: Context, options: DeviceLoginOptions): Pr
       onCode,
     });
 
-  const previous = await store.load({ migrate: false }).catch(() => undefined);
   const data: TokenData = {
     id_token: tokens.id_token,
     access_token: tokens.access_token,
@@ -83,10 +82,10 @@ export async function deviceLogin(ctx: Context, options: DeviceLoginOptions): Pr
   };
   ctx.secrets.register(data.login_owner_id);
   const auth = chatgptAuth(data, ctx.clock.now());
-  const location = await store.save(auth);
+  const { location, previous } = await saveLogin(ctx, auth, { store: options.store });
 
   // Best effort, as codex: revoke the refresh token this login replaced.
-  const old = previous?.auth;
+  const old = previous;
   if (old && isRevocable(old) && old.tokens!.refresh_token !== data.refresh_token) {
     try {
       await revokeAuth(ctx, old);
@@ -108,9 +107,8 @@ export async function apiKeyLogin(
   options: { store?: StoreMode } = {},
 ): Promise<LoginResult> {
   ctx.secrets.register(apiKey);
-  const store = openAuthStore(ctx, options);
   const auth = apiKeyAuth(apiKey);
-  return { auth, location: await store.save(auth) };
+  return { auth, location: (await saveLogin(ctx, auth, options)).location };
 }
 
 /** `forced_login_method` from config.toml ("chatgpt" | "api"), as codex enforces it. */

@@ -1,19 +1,33 @@
 /**
  * Token refresh by codex's rules (codex-interop.md §8): when to refresh, the
- * request, which fields change, permanent vs transient failures — plus the
- * cross-process guard: under the `auth.json.lock`, re-read the store and skip
- * the network call when another process already refreshed.
+ * request, which fields change, permanent vs transient failures — and the
+ * one refresh path, said in one breath: under `auth.lock` (shared with
+ * codex), re-read the store; if another process already refreshed, use its
+ * tokens; else reserve a durable place for the answer (a full disk or a
+ * read-only directory fails *here*, before the issuer rotates anything), ask
+ * the issuer, and save the answer in a critical section Ctrl-C cannot cut.
  *
  * @module
  */
 import type { Context } from "../context.ts";
 import { CdxError } from "../errors.ts";
-import { delay, timeoutSignal } from "../cancel.ts";
+import { delay, isCancellation } from "../cancel.ts";
+import { critical } from "../critical.ts";
+import { checkpoint } from "../steps.ts";
+import { fetchText, NetworkError } from "../http.ts";
 import { type AuthData, formatLastRefresh, resolveAuthMode } from "./auth_json.ts";
 import { tokenExpiryMs } from "./jwt.ts";
 import { codexHeaders, tokenEndpoints } from "./endpoints.ts";
-import type { AuthStore } from "./storage.ts";
 import { withAuthLock } from "./lock.ts";
+import { saveToStore } from "./save.ts";
+import { applyRepairs } from "./repair.ts";
+import {
+  type AuthStore,
+  inspectAuth,
+  type Notice,
+  type StoreContext,
+  storeUnreadable,
+} from "./store.ts";
 
 /** Why a refresh happens (sent as `refresh_reason`, as codex 0.169.0 does). */
 export type RefreshReason = "proactive_expiry" | "unauthorized_recovery";
@@ -98,7 +112,7 @@ export function classifyRefreshFailure(
     return new RefreshPermanentError(GENERIC_REFRESH_FAILURE, code);
   }
   if (status >= 500 || status === 429 || status === 408) {
-    return new RefreshTransientError(`token refresh failed with status ${status}`);
+    return new RefreshTransientError(`the token endpoint answered HTTP ${status}`);
   }
   return new RefreshPermanentError(GENERIC_REFRESH_FAILURE, code);
 }
@@ -120,12 +134,17 @@ export interface RefreshRequestOptions {
   backoffMs?: number;
 }
 
+type RefreshContext = StoreContext & Pick<Context, "fetch" | "stderr" | "clock" | "version" | "os">;
+
 /**
- * One refresh call (with transient retries and cancellable backoff). Throws
- * {@linkcode RefreshPermanentError} or {@linkcode RefreshTransientError}.
+ * One refresh call, retrying connection failures and 5xx/429 with
+ * cancellable backoff. A request that gets no answer within its bound is
+ * not retried (it already waited the whole bound): RequestTimeoutError,
+ * exit 124. Only the token fields of the answer are registered as secrets.
+ * Throws {@linkcode RefreshPermanentError} or {@linkcode RefreshTransientError}.
  */
 export async function requestRefresh(
-  ctx: Context,
+  ctx: RefreshContext,
   auth: AuthData,
   reason: RefreshReason,
   options: RefreshRequestOptions = {},
@@ -133,58 +152,44 @@ export async function requestRefresh(
   const log = ctx.logger.getChild("auth");
   const refreshToken = auth.tokens?.refresh_token;
   if (!refreshToken) throw new RefreshPermanentError(GENERIC_REFRESH_FAILURE);
-  const endpoints = await tokenEndpoints(ctx, auth);
+  const endpoints = await tokenEndpoints(ctx as Context, auth);
   const attempts = options.attempts ?? 3;
   const backoff = options.backoffMs ?? 500;
+  const init: RequestInit = endpoints.style === "codex"
+    ? {
+      method: "POST",
+      headers: codexHeaders(ctx as Context),
+      body: JSON.stringify({
+        client_id: endpoints.clientId,
+        grant_type: "refresh_token",
+        refresh_reason: reason,
+        refresh_token: refreshToken,
+      }),
+    }
+    : {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      body: new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: refreshToken,
+        client_id: endpoints.clientId,
+      }).toString(),
+    };
   let last: RefreshTransientError | undefined;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     if (attempt > 1) await delay(backoff * 2 ** (attempt - 2), { signal: ctx.signal });
     log.debug("refreshing the access token ({reason}, attempt {attempt})", { reason, attempt });
-    const init: RequestInit = endpoints.style === "codex"
-      ? {
-        method: "POST",
-        headers: codexHeaders(ctx),
-        body: JSON.stringify({
-          client_id: endpoints.clientId,
-          grant_type: "refresh_token",
-          refresh_reason: reason,
-          refresh_token: refreshToken,
-        }),
-      }
-      : {
-        method: "POST",
-        headers: {
-          "content-type": "application/x-www-form-urlencoded",
-          accept: "application/json",
-        },
-        body: new URLSearchParams({
-          grant_type: "refresh_token",
-          refresh_token: refreshToken,
-          client_id: endpoints.clientId,
-        }).toString(),
-      };
-    using bound = timeoutSignal(30_000, ctx.signal, "token refresh timed out");
-    let res: Response;
+    await checkpoint(ctx, "refresh:request");
+    let res;
     try {
-      res = await ctx.fetch(endpoints.refreshUrl, { ...init, signal: bound.signal });
+      res = await fetchText(ctx, endpoints.refreshUrl, init, { what: "token refresh" });
     } catch (error) {
-      if (ctx.signal.aborted) throw error;
-      last = new RefreshTransientError(
-        `token refresh failed: ${ctx.secrets.redact((error as Error).message)}`,
-        { cause: error },
-      );
+      if (!(error instanceof NetworkError)) throw error;
+      last = new RefreshTransientError(error.message, { cause: error });
       continue;
     }
-    const text = await res.text();
-    ctx.secrets.register(text);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
     if (res.ok) {
-      const r = (body ?? {}) as Record<string, unknown>;
+      const r = (res.json ?? {}) as Record<string, unknown>;
       const out: RefreshResponse = {};
       for (const key of ["id_token", "access_token", "refresh_token"] as const) {
         if (typeof r[key] === "string" && r[key]) {
@@ -194,7 +199,7 @@ export async function requestRefresh(
       }
       return out;
     }
-    const failure = classifyRefreshFailure(res.status, body);
+    const failure = classifyRefreshFailure(res.status, res.json);
     if (failure instanceof RefreshPermanentError) throw failure;
     last = failure;
   }
@@ -204,49 +209,90 @@ export async function requestRefresh(
 // Permanent failures per refresh token, per process (codex caches them per auth snapshot).
 const permanentFailures = new WeakMap<object, Map<string, RefreshPermanentError>>();
 
+/** A refreshed credential and what the user should know about where it went. */
+export interface RefreshResult {
+  auth: AuthData;
+  notices: Notice[];
+}
+
 /**
- * Refreshes the stored credentials once across processes: takes the lock,
- * re-reads the store, and when the stored access token is no longer the one
- * that needed refreshing (another process did it), returns that one without
- * a network call. Otherwise calls the endpoint and saves the result.
+ * Refreshes the stored credentials once across processes (cdx and codex).
+ * See the module doc for the path. Another process's refresh is used
+ * without a network call; a `refresh_token_reused` answer is checked against
+ * the store before it is believed.
  */
 export async function refreshStored(
-  ctx: Context,
+  ctx: RefreshContext,
   store: AuthStore,
   stale: AuthData,
   reason: RefreshReason,
   options: RefreshRequestOptions = {},
-): Promise<AuthData> {
+): Promise<RefreshResult> {
   let cache = permanentFailures.get(ctx.secrets);
   if (!cache) permanentFailures.set(ctx.secrets, cache = new Map());
   const known = cache.get(stale.tokens?.refresh_token ?? "");
   if (known) throw known;
-  return await withAuthLock(store.codexHome, async () => {
-    const current = (await store.loadUnlocked())?.loaded.auth;
-    if (!current?.tokens) {
-      throw new CdxError("not logged in", { hint: LOGIN_HINT });
+  return await withAuthLock(ctx, async () => {
+    const snapshot = await inspectAuth(ctx, store);
+    if (snapshot.unknown) throw storeUnreadable(snapshot);
+    const repaired = await applyRepairs(ctx, store, snapshot);
+    const notices = repaired.notices.filter((n) => !n.steady);
+    const current = repaired.active?.auth;
+    if (!current?.tokens) throw new CdxError("not logged in", { hint: LOGIN_HINT });
+    if ((stale.tokens?.account_id ?? null) !== (current.tokens.account_id ?? null)) {
+      throw new RefreshPermanentError(ACCOUNT_CHANGED);
     }
-    const staleAccount = stale.tokens?.account_id ?? null;
-    const currentAccount = current.tokens.account_id ?? null;
-    if (staleAccount !== currentAccount) throw new RefreshPermanentError(ACCOUNT_CHANGED);
     if (current.tokens.access_token !== stale.tokens?.access_token) {
       const fresh = reason === "unauthorized_recovery" || !needsRefresh(current, ctx.clock.now());
       if (fresh) {
         ctx.logger.getChild("auth").debug("another process refreshed the token; using it");
-        return current;
+        return { auth: current, notices };
       }
     }
+    const rescue = store.mode.mode === "ephemeral"
+      ? undefined
+      : await store.file.reserveRescue(current);
     let response: RefreshResponse;
     try {
       response = await requestRefresh(ctx, current, reason, options);
     } catch (error) {
+      await rescue?.discard();
       if (error instanceof RefreshPermanentError) {
+        const other = await usedElsewhere(ctx, store, current);
+        if (other) return { auth: other, notices };
         cache.set(current.tokens.refresh_token, error);
       }
       throw error;
     }
-    const next = applyRefresh(current, response, ctx.clock.now());
-    await store.saveLocked(next);
-    return next;
-  }, { signal: ctx.signal });
+    // The issuer has rotated the token: from here the new one must land somewhere durable.
+    return await critical(async () => {
+      const next = applyRefresh(current, response, ctx.clock.now());
+      await checkpoint(ctx, "refresh:answered", { resume: true });
+      await rescue?.write(next);
+      await checkpoint(ctx, "refresh:rescued", { resume: true });
+      const saved = await saveToStore(ctx, store, next, { onUnreadableKeyring: "file", rescue });
+      await checkpoint(ctx, "refresh:saved", { resume: true });
+      return { auth: next, notices: [...notices, ...saved.notices] };
+    });
+  });
+}
+
+/**
+ * After a permanent failure: did another process (a codex that does not
+ * take auth.lock, or a user) store newer tokens meanwhile? Then use those.
+ */
+async function usedElsewhere(
+  ctx: RefreshContext,
+  store: AuthStore,
+  sent: AuthData,
+): Promise<AuthData | undefined> {
+  try {
+    const again = (await inspectAuth(ctx, store)).active?.auth;
+    const differs = again?.tokens && again.tokens.refresh_token !== sent.tokens?.refresh_token &&
+      (again.tokens.account_id ?? null) === (sent.tokens?.account_id ?? null);
+    return differs ? again : undefined;
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    return undefined;
+  }
 }

@@ -1,14 +1,21 @@
 /**
- * What `cdx login status` reports: how you are logged in, where the
- * credentials live, when the token expires — as data, printed by the command.
+ * What `cdx login status` (and the feedback diagnostics) report: where the
+ * active credential comes from — an API key in the environment first, then
+ * the store — who and when, where it lives, and what a later command would
+ * repair. Read-only: it writes nothing, creates nothing, migrates nothing.
+ * A keychain that cannot be read makes the state "unknown", never "not
+ * logged in".
  *
  * @module
  */
 import type { Context } from "../context.ts";
-import { type AuthData, resolveAuthMode } from "./auth_json.ts";
+import { type AuthData, lastRefreshMs, resolveAuthMode } from "./auth_json.ts";
 import { parseIdClaims, tokenExpiryMs } from "./jwt.ts";
-import { type AuthLocation, openAuthStore } from "./storage.ts";
+import type { AuthLocation } from "./backends.ts";
 import type { ResolvedStoreMode, StoreMode } from "./modes.ts";
+import { apiKeyFromEnv } from "./env_key.ts";
+import { inspectAuth, resolveAuthStore, type StoreContext } from "./store.ts";
+import { pendingText } from "./repair.ts";
 
 /** codex's API-key mask: ≤13 chars → `***`, else first 8 + `***` + last 5. */
 export function maskApiKey(key: string): string {
@@ -16,19 +23,34 @@ export function maskApiKey(key: string): string {
   return `${key.slice(0, 8)}***${key.slice(-5)}`;
 }
 
+/** RFC 3339 UTC with milliseconds (the one timestamp format of cdx's JSON). */
+export function isoMs(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** How the keychain answered, for reports. */
+export type KeychainState = "unused" | "ok" | "unavailable" | "unreadable";
+
 /** The status report (also the `--json` shape, version 1). */
 export interface AuthStatus {
   version: 1;
+  /** `logged_in`, `not_logged_in`, or `unknown` (the keychain could not be read). */
+  state: "logged_in" | "not_logged_in" | "unknown";
   logged_in: boolean;
+  /** Where the active credential comes from. */
+  source?: "env" | "store";
+  /** The environment variable holding it, when `source` is `env`. */
+  env_var?: string;
   auth_mode?: string;
   api_key?: string;
   email?: string;
+  subject?: string;
   plan?: string;
   account_id?: string | null;
+  issuer?: string;
   access_token_expires_at?: string | null;
   access_token_expired?: boolean;
-  last_refresh?: string;
-  issuer?: string;
+  last_refresh?: string | null;
   store: {
     mode: StoreMode;
     mode_source: ResolvedStoreMode["source"];
@@ -37,91 +59,104 @@ export interface AuthStatus {
     service?: string;
     account?: string;
     path?: string;
+    keychain: KeychainState;
+    keychain_error?: string;
   };
+  /** What the next command that uses the credentials will repair. */
+  pending: string[];
   warnings: string[];
 }
 
-/** Builds the status from a stored record. */
-export function statusOf(
-  auth: AuthData,
-  location: AuthLocation,
-  mode: ResolvedStoreMode,
-  nowMs: number,
-): AuthStatus {
+function describeCredential(status: AuthStatus, auth: AuthData, nowMs: number): void {
   const authMode = resolveAuthMode(auth);
-  const status: AuthStatus = {
-    version: 1,
-    logged_in: true,
-    auth_mode: authMode,
-    store: { mode: mode.mode, mode_source: mode.source, location: location.kind },
-    warnings: [],
-  };
-  if (location.kind === "keyring") {
-    status.store.backend = location.backend;
-    status.store.service = location.service;
-    status.store.account = location.account;
-  } else if (location.kind === "file" || location.kind === "legacy-file") {
-    status.store.path = location.path;
-  }
+  status.auth_mode = authMode;
   if (authMode === "apikey" && typeof auth.OPENAI_API_KEY === "string") {
     status.api_key = maskApiKey(auth.OPENAI_API_KEY);
-  } else if (auth.tokens) {
-    const claims = parseIdClaims(auth.tokens.id_token);
-    status.email = claims.email;
-    status.plan = claims.plan;
-    status.account_id = auth.tokens.account_id ?? claims.accountId ?? null;
-    const exp = tokenExpiryMs(auth.tokens.access_token);
-    status.access_token_expires_at = exp === undefined ? null : new Date(exp).toISOString();
-    if (exp !== undefined) status.access_token_expired = exp <= nowMs;
-    status.last_refresh = auth.last_refresh;
-    const issuer = auth.tokens.oauth_provenance?.issuer;
-    if (typeof issuer === "string") status.issuer = issuer;
+    return;
   }
-  // Where and what-else last, after who and when (JSON key order).
-  const { store, warnings, ...who } = status;
-  return { ...who, store, warnings };
+  if (!auth.tokens) return;
+  const claims = parseIdClaims(auth.tokens.id_token);
+  status.email = claims.email;
+  status.subject = claims.subject;
+  status.plan = claims.plan;
+  status.account_id = auth.tokens.account_id ?? claims.accountId ?? null;
+  const issuer = auth.tokens.oauth_provenance?.issuer;
+  if (typeof issuer === "string") status.issuer = issuer;
+  const exp = tokenExpiryMs(auth.tokens.access_token);
+  status.access_token_expires_at = exp === undefined ? null : isoMs(exp);
+  if (exp !== undefined) status.access_token_expired = exp <= nowMs;
+  const last = lastRefreshMs(auth);
+  status.last_refresh = last === undefined ? null : isoMs(last);
 }
 
 /**
- * Loads the credentials (migrating like any load) and describes them.
- * Warns when they sit in a plain file while a keychain works.
+ * The status of the credentials cdx would use. Writes nothing.
+ *
+ * @example
+ * ```ts
+ * const status = await authStatus(ctx, { store: "auto" });
+ * if (status.state === "unknown") console.error(status.store.keychain_error);
+ * ```
  */
-export async function loginStatus(
-  ctx: Context,
-  options: { store?: StoreMode } = {},
+export async function authStatus(
+  ctx: StoreContext & Pick<Context, "clock">,
+  options: { store?: StoreMode; env?: boolean } = {},
 ): Promise<AuthStatus> {
-  const store = openAuthStore(ctx, options);
-  const loaded = await store.load();
-  if (!loaded) {
-    return {
-      version: 1,
-      logged_in: false,
-      store: { mode: store.mode.mode, mode_source: store.mode.source },
-      warnings: [],
-    };
+  const store = resolveAuthStore(ctx, options);
+  const snapshot = await inspectAuth(ctx, store);
+  const keyring = snapshot.keyring;
+  const status: AuthStatus = {
+    version: 1,
+    state: snapshot.active ? "logged_in" : snapshot.unknown ? "unknown" : "not_logged_in",
+    logged_in: !!snapshot.active,
+    store: {
+      mode: store.mode.mode,
+      mode_source: store.mode.source,
+      keychain: keyring.state === "read" ? "ok" : keyring.state,
+    },
+    pending: pendingText(snapshot),
+    warnings: snapshot.notices.filter((n) => n.level === "warning").map((n) => n.text),
+  };
+  if (keyring.state === "unavailable" || keyring.state === "unreadable") {
+    status.store.keychain_error = keyring.error.message;
   }
-  const status = statusOf(loaded.auth, loaded.location, store.mode, ctx.clock.now());
-  if (loaded.staleFile) {
-    status.warnings.push(
-      `${loaded.staleFile} holds other credentials than the keychain; the keychain copy is used`,
-    );
-  }
-  const inFile = loaded.location.kind === "file" || loaded.location.kind === "legacy-file";
-  if (inFile && store.mode.mode !== "ephemeral") {
-    const path = (loaded.location as { path: string }).path;
-    if (store.mode.mode === "file") {
-      if (await store.keyringWorks()) {
-        status.warnings.push(
-          `credentials are in a plain file (${path}) although a keychain works; ` +
-            "`cdx login status --store auto` moves them there " +
-            '(set cli_auth_credentials_store = "auto" in config.toml to keep them there)',
-        );
-      }
-    } else {
-      status.warnings.push(
-        `credentials are in a plain file (${path}): the keychain could not be used`,
-      );
+  const now = ctx.clock.now();
+  const active = snapshot.active;
+  if (active) {
+    status.source = "store";
+    describeCredential(status, active.auth, now);
+    const location = active.location;
+    status.store.location = location.kind;
+    if (location.kind === "keyring") {
+      status.store.backend = location.backend;
+      status.store.service = location.service;
+      status.store.account = location.account;
+    } else if (location.kind === "file" || location.kind === "legacy-file") {
+      status.store.path = location.path;
     }
   }
-  return status;
+  const fromEnv = options.env === false ? undefined : apiKeyFromEnv(ctx);
+  if (fromEnv) {
+    if (active) {
+      status.warnings.push(
+        `${fromEnv.name} is set: cdx run uses it instead of the stored credentials`,
+      );
+    }
+    for (const key of Object.keys(status) as (keyof AuthStatus)[]) {
+      if (["email", "subject", "plan", "account_id", "issuer", "last_refresh"].includes(key)) {
+        delete status[key];
+      }
+    }
+    delete status.access_token_expires_at;
+    delete status.access_token_expired;
+    status.state = "logged_in";
+    status.logged_in = true;
+    status.source = "env";
+    status.env_var = fromEnv.name;
+    status.auth_mode = "apikey";
+    status.api_key = maskApiKey(fromEnv.value);
+  }
+  // Who and when first, where and what-else last (JSON key order).
+  const { store: where, pending, warnings, ...who } = status;
+  return { ...who, store: where, pending, warnings };
 }

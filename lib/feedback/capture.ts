@@ -168,10 +168,13 @@ export const DEFAULT_LOG_MAX_BYTES = 8 * 1024 * 1024;
  * Persistence settings from `CDX_LOG_PERSIST` (0/false/no/off disables),
  * config `feedback.persist_logs = false`, and `CDX_LOG_MAX_BYTES` (the cap).
  */
-export function persistSettings(ctx: Pick<Context, "env" | "config">): PersistSettings {
+export function persistSettings(
+  ctx: Pick<Context, "env" | "config"> & { globals?: Pick<Context["globals"], "readOnly"> },
+): PersistSettings {
   const raw = ctx.env.get("CDX_LOG_PERSIST");
   const maxRaw = Number(ctx.env.get("CDX_LOG_MAX_BYTES"));
   const maxBytes = Number.isInteger(maxRaw) && maxRaw > 0 ? maxRaw : DEFAULT_LOG_MAX_BYTES;
+  if (ctx.globals?.readOnly) return { enabled: false, reason: "read-only command", maxBytes };
   if (raw !== undefined && /^(0|false|no|off)$/i.test(raw.trim())) {
     return { enabled: false, reason: "CDX_LOG_PERSIST=0", maxBytes };
   }

@@ -1,25 +1,40 @@
 /**
- * Backend-agnostic chunking, codex's scheme (`keyring-store/src/lib.rs`):
- * a value too large for one item is stored as a main item
- * `CODEX_CHUNKED:<count>:<first chunk>` plus items `<account>:1` …
- * `<account>:<count-1>` holding the rest, in order. `<count>` counts every
- * piece, the first included.
+ * Values larger than one keychain item.
  *
- * Unlike codex, the chunks are written first and the header last, so a
- * reader never sees a header whose chunks are missing, and a missing or
- * corrupt chunk is a {@linkcode KeyringError}, never a wrong value.
+ * The codex CLI never chunks (the proposals for it were closed unmerged): it
+ * writes one item of any size. So on keychains where cdx can write one item
+ * of any size — or where it cannot and must not pretend to — this wrapper
+ * only *reads* chunked items (codex's proposed format
+ * `CODEX_CHUNKED:<count>:<first>` with chunks `<account>:1…`, left by older
+ * cdx versions), and a value that does not fit is a
+ * {@linkcode KeyringTooLargeError}: the caller keeps the credentials where
+ * codex finds them instead.
+ *
+ * Where chunking must stay (Windows' 2560-byte items, with `chunkWrites`),
+ * every write is a new generation under new names —
+ * `CDX_CHUNKED:<gen>:<count>:<first>` with chunks `<account>:<gen>:<i>` —
+ * and the main item is switched last, so a reader never sees a mix of two
+ * values: it sees the old generation whole or the new one whole. The old
+ * generation's chunks are deleted afterwards.
  *
  * @module
  */
 import type { Logger } from "../logger.ts";
-import { KeyringError, type KeyringStore } from "./store.ts";
+import { KeyringError, type KeyringStore, KeyringTooLargeError } from "./store.ts";
 
-/** Prefix of a chunk header (codex's `CHUNKED_HEADER_PREFIX`). */
+/** Prefix of a legacy chunk header (codex's proposed `CHUNKED_HEADER_PREFIX`). */
 export const CHUNKED_HEADER_PREFIX = "CODEX_CHUNKED:";
+/** Prefix of a generation chunk header written by cdx. */
+export const GENERATION_HEADER_PREFIX = "CDX_CHUNKED:";
 
-/** Account of chunk `index` (codex's `get_chunk_key`). */
+/** Account of legacy chunk `index`. */
 export function chunkAccount(account: string, index: number): string {
   return `${account}:${index}`;
+}
+
+/** Account of chunk `index` of generation `gen`. */
+export function generationChunkAccount(account: string, gen: string, index: number): string {
+  return `${account}:${gen}:${index}`;
 }
 
 /**
@@ -51,40 +66,60 @@ export interface RawKeyring extends KeyringStore {
 export interface ChunkHeader {
   count: number;
   first: string;
+  /** The generation (undefined for a legacy header, whose chunks are `<account>:<i>`). */
+  gen?: string;
+}
+
+function parseCount(text: string): number {
+  const count = Number(text);
+  if (!/^[0-9]{1,4}$/.test(text) || !Number.isSafeInteger(count) || count < 1) {
+    throw new KeyringError("corrupt chunked keychain item: bad chunk count in its header");
+  }
+  return count;
 }
 
 /**
- * Parses a main item. `undefined` when it is a plain value (codex also treats
- * `CODEX_CHUNKED:` without a second `:` as plain); throws on a header whose
- * count is not a positive integer.
+ * Parses a main item. `undefined` when it is a plain value (a legacy prefix
+ * without a second `:` is plain, as codex's proposal had it); throws on a
+ * header whose count is not a positive integer.
+ *
+ * @example
+ * ```ts
+ * parseChunkHeader("CDX_CHUNKED:1a2b3c4d:3:abc"); // { gen: "1a2b3c4d", count: 3, first: "abc" }
+ * ```
  */
 export function parseChunkHeader(main: string): ChunkHeader | undefined {
+  if (main.startsWith(GENERATION_HEADER_PREFIX)) {
+    const m = /^([0-9a-f]{8}):([^:]*):/.exec(main.slice(GENERATION_HEADER_PREFIX.length));
+    if (!m) throw new KeyringError("corrupt chunked keychain item: bad generation header");
+    return {
+      gen: m[1],
+      count: parseCount(m[2]),
+      first: main.slice(GENERATION_HEADER_PREFIX.length + m[0].length),
+    };
+  }
   if (!main.startsWith(CHUNKED_HEADER_PREFIX)) return undefined;
   const rest = main.slice(CHUNKED_HEADER_PREFIX.length);
   const colon = rest.indexOf(":");
   if (colon < 0) return undefined;
-  const countText = rest.slice(0, colon);
-  const count = Number(countText);
-  if (!/^[0-9]{1,4}$/.test(countText) || !Number.isSafeInteger(count) || count < 1) {
-    throw new KeyringError("corrupt chunked keychain item: bad chunk count in its header");
-  }
-  return { count, first: rest.slice(colon + 1) };
+  return { count: parseCount(rest.slice(0, colon)), first: rest.slice(colon + 1) };
 }
 
 /**
  * Splits `value` into pieces whose sizes (per `size`) fit: the first piece
- * leaves room for its header. Splits on code points, never inside one.
+ * leaves room for `headerFor(count)`. Splits on code points, never inside one.
  */
 export function splitIntoChunks(
   value: string,
   max: number,
   size: (text: string) => number,
+  headerFor: (count: number) => string,
 ): string[] {
   const codePoints = Array.from(value);
   // The header's length depends on the number of digits of the count: retry
   // with a larger guess until it is stable.
-  for (let digits = 1; digits < 8; digits++) {
-    const headerSize = size(`${CHUNKED_HEADER_PREFIX}${"9".repeat(digits)}:`);
+  for (let digits = 1; digits < 5; digits++) {
+    const headerSize = size(headerFor(10 ** digits - 1));
     const pieces: string[] = [];
     let current = "";
     let currentSize = 0;
@@ -119,33 +154,50 @@ export interface ChunkedKeyringOptions {
   logger?: Logger;
   /** Every value loaded or saved is registered here at once (the Context's `secrets`). */
   secrets?: SecretSink;
+  /**
+   * Split values that do not fit one item into a generation of chunks
+   * (default false: a value that does not fit is a KeyringTooLargeError).
+   */
+  chunkWrites?: boolean;
+  /** Most chunks one value may take (default 32): a runaway value is an error, not 129 items. */
+  maxChunks?: number;
+}
+
+function newGeneration(): string {
+  return crypto.getRandomValues(new Uint8Array(4)).toHex();
 }
 
 /**
- * Wraps a {@linkcode RawKeyring} with chunking. A value that fits is one
- * item (one backend call to load it); a value that does not, or that itself
- * starts with the header prefix, is chunked.
+ * Wraps a {@linkcode RawKeyring}: reads chunked items, writes one item (or,
+ * with `chunkWrites`, a generation of chunks), and removes the chunks of the
+ * value it replaces.
  *
- * Backend calls per operation for a value that fits: `load` 1; `delete` 2
- * (peek at the header to find chunks, then delete); `save` 1 peek (to remove
- * chunks of a previous, longer value) + the backend's save (secret-tool:
- * store + read-back).
+ * Backend calls for a value that fits: `load` 1; `save` the backend's save
+ * (secret-tool: store + read-back) plus, only when this process has not
+ * loaded the item before, 1 peek to find chunks of the previous value;
+ * `delete` likewise 1 (+1 peek).
  *
  * @example
  * ```ts
  * const store = new ChunkedKeyringStore(new SecretToolKeyring({ runner, env }));
- * await store.save("Codex Auth", "cli|abc", bigJson); // chunks if > 8191 bytes
+ * await store.save("Codex Auth", "cli|abc", json); // one item, as codex writes it
  * ```
  */
 export class ChunkedKeyringStore implements KeyringStore {
   readonly #inner: RawKeyring;
   readonly #logger?: Logger;
   readonly #secrets?: SecretSink;
+  readonly #chunkWrites: boolean;
+  readonly #maxChunks: number;
+  /** The header of each item as last seen (undefined: a plain value or none). */
+  readonly #seen = new Map<string, ChunkHeader | undefined>();
 
   constructor(inner: RawKeyring, options: ChunkedKeyringOptions = {}) {
     this.#inner = inner;
     this.#logger = options.logger;
     this.#secrets = options.secrets;
+    this.#chunkWrites = options.chunkWrites ?? false;
+    this.#maxChunks = options.maxChunks ?? 32;
   }
 
   /** The wrapped backend. */
@@ -157,90 +209,161 @@ export class ChunkedKeyringStore implements KeyringStore {
     return this.#inner.describe();
   }
 
+  /** Whether the wrapped backend reads every saved item back. */
+  get verifiesSaves(): boolean {
+    return this.#inner.verifiesSaves ?? false;
+  }
+
   async load(service: string, account: string): Promise<string | undefined> {
-    const value = await this.#loadJoined(service, account);
+    let value: string | undefined;
+    try {
+      value = await this.#loadJoined(service, account);
+    } catch (error) {
+      // A writer may have switched generations between our header and chunk
+      // reads (and deleted the old chunks): one fresh read sees the new one.
+      if (!(error instanceof MissingChunkError)) throw error;
+      value = await this.#loadJoined(service, account);
+    }
     if (value !== undefined) this.#secrets?.register(value);
     return value;
   }
 
   async #loadJoined(service: string, account: string): Promise<string | undefined> {
     const main = await this.#inner.load(service, account);
-    if (main === undefined) return undefined;
+    const key = `${service}\u0000${account}`;
+    if (main === undefined) {
+      this.#seen.set(key, undefined);
+      return undefined;
+    }
     const header = parseChunkHeader(main);
+    this.#seen.set(key, header);
     if (!header) return this.#decode(main);
-    let value = header.first;
+    const pieces = [header.first];
     for (let i = 1; i < header.count; i++) {
-      const chunk = await this.#inner.load(service, chunkAccount(account, i));
-      if (chunk === undefined) {
-        throw new KeyringError(
-          `corrupt chunked keychain item: chunk ${i} of ${header.count} is missing`,
-        );
-      }
-      value += chunk;
+      const name = header.gen === undefined
+        ? chunkAccount(account, i)
+        : generationChunkAccount(account, header.gen, i);
+      const chunk = await this.#inner.load(service, name);
+      if (chunk === undefined) throw new MissingChunkError(i, header.count);
+      pieces.push(chunk);
     }
     this.#logger?.debug("loaded chunked item {account} ({count} chunks)", {
       account,
       count: header.count,
     });
-    return this.#decode(value);
+    return this.#decode(pieces.join(""));
   }
 
   #decode(stored: string): string {
     return this.#inner.decodeValue ? this.#inner.decodeValue(stored) : stored;
   }
 
+  /** Whether `save` can store `value` (one item, or a generation of at most `maxChunks`). */
+  fits(service: string, account: string, original: string): boolean {
+    const value = this.#inner.encodeValue ? this.#inner.encodeValue(original) : original;
+    const size = this.#inner.valueSize(value);
+    const max = Math.min(
+      this.#inner.maxValueSize(service, account),
+      this.#inner.maxValueSize(service, generationChunkAccount(account, "00000000", 9999)),
+    );
+    if (size <= max) return true;
+    return this.#chunkWrites && Math.ceil(size / max) < this.#maxChunks;
+  }
+
   async save(service: string, account: string, original: string): Promise<void> {
     this.#secrets?.register(original);
     const value = this.#inner.encodeValue ? this.#inner.encodeValue(original) : original;
-    const oldCount = await this.#chunkCount(service, account);
-    // The limit may depend on the account (macOS: the command line holds it);
-    // chunk accounts are longer, so take the tightest.
+    const previous = await this.#previousHeader(service, account);
+    const size = (text: string) => this.#inner.valueSize(text);
+    const gen = newGeneration();
+    const headerFor = (count: number) => `${GENERATION_HEADER_PREFIX}${gen}:${count}:`;
+    // Chunk accounts are longer: take the tightest limit of the two.
     const max = Math.min(
       this.#inner.maxValueSize(service, account),
-      this.#inner.maxValueSize(service, chunkAccount(account, 9999)),
+      this.#inner.maxValueSize(service, generationChunkAccount(account, gen, 9999)),
     );
-    const size = (text: string) => this.#inner.valueSize(text);
-    const needsChunks = size(value) > max || value.startsWith(CHUNKED_HEADER_PREFIX);
-    let newCount = 1;
-    if (!needsChunks) {
+    const looksChunked = value.startsWith(CHUNKED_HEADER_PREFIX) ||
+      value.startsWith(GENERATION_HEADER_PREFIX);
+    let written: ChunkHeader | undefined;
+    if (size(value) <= max && !looksChunked) {
       await this.#inner.save(service, account, value);
+    } else if (looksChunked && size(headerFor(1) + value) <= max) {
+      // A value that itself looks like a header is wrapped as a one-piece generation.
+      await this.#inner.save(service, account, headerFor(1) + value);
+      written = { gen, count: 1, first: value };
     } else {
-      const pieces = splitIntoChunks(value, max, size);
-      newCount = pieces.length;
-      // Chunks first, header last: a reader never sees a header without its chunks.
-      for (let i = 1; i < pieces.length; i++) {
-        await this.#inner.save(service, chunkAccount(account, i), pieces[i]);
+      if (!this.#chunkWrites) {
+        throw new KeyringTooLargeError(
+          `the value (${
+            size(value)
+          } bytes) does not fit one ${this.describe()} item (${max} bytes)`,
+          size(value),
+          max,
+        );
       }
-      await this.#inner.save(service, account, `${CHUNKED_HEADER_PREFIX}${newCount}:${pieces[0]}`);
+      const pieces = splitIntoChunks(value, max, size, headerFor);
+      if (pieces.length > this.#maxChunks) {
+        throw new KeyringTooLargeError(
+          `the value (${
+            size(value)
+          } bytes) would take ${pieces.length} ${this.describe()} items (the limit is ${this.#maxChunks})`,
+          size(value),
+          max * this.#maxChunks,
+        );
+      }
+      // The new generation first, the main item last: readers see old or new, never a mix.
+      for (let i = 1; i < pieces.length; i++) {
+        await this.#inner.save(service, generationChunkAccount(account, gen, i), pieces[i]);
+      }
+      await this.#inner.save(service, account, headerFor(pieces.length) + pieces[0]);
+      written = { gen, count: pieces.length, first: pieces[0] };
       this.#logger?.debug("saved chunked item {account} ({count} chunks)", {
         account,
-        count: newCount,
+        count: pieces.length,
       });
     }
-    // Chunks of a previous, longer value.
-    for (let i = newCount; i < oldCount; i++) {
-      await this.#inner.delete(service, chunkAccount(account, i));
-    }
+    this.#seen.set(`${service}\u0000${account}`, written);
+    await this.#deleteChunks(service, account, previous);
   }
 
   async delete(service: string, account: string): Promise<boolean> {
-    const count = await this.#chunkCount(service, account);
-    for (let i = 1; i < count; i++) {
-      await this.#inner.delete(service, chunkAccount(account, i));
-    }
+    const previous = await this.#previousHeader(service, account);
+    await this.#deleteChunks(service, account, previous);
+    this.#seen.set(`${service}\u0000${account}`, undefined);
     return await this.#inner.delete(service, account);
   }
 
-  /** Pieces the current main item says it has (1 for a plain or absent value, or a corrupt header). */
-  async #chunkCount(service: string, account: string): Promise<number> {
+  /** The header of the current value: as last loaded by this process, else one peek. */
+  async #previousHeader(service: string, account: string): Promise<ChunkHeader | undefined> {
+    const key = `${service}\u0000${account}`;
+    if (this.#seen.has(key)) return this.#seen.get(key);
     const main = this.#inner.peek
       ? await this.#inner.peek(service, account)
       : await this.#inner.load(service, account);
-    if (main === undefined) return 1;
+    if (main === undefined) return undefined;
     try {
-      return parseChunkHeader(main)?.count ?? 1;
+      return parseChunkHeader(main);
     } catch {
-      return 1;
+      return undefined;
     }
+  }
+
+  /** Removes the chunks a replaced value left behind (absent ones are fine). */
+  async #deleteChunks(service: string, account: string, header?: ChunkHeader): Promise<void> {
+    if (!header) return;
+    for (let i = 1; i < header.count; i++) {
+      const name = header.gen === undefined
+        ? chunkAccount(account, i)
+        : generationChunkAccount(account, header.gen, i);
+      await this.#inner.delete(service, name);
+    }
+  }
+}
+
+/** A chunk the header promises is not there (a concurrent writer, or damage). */
+class MissingChunkError extends KeyringError {
+  constructor(index: number, count: number) {
+    super(`corrupt chunked keychain item: chunk ${index} of ${count} is missing`);
+    this.name = "KeyringError";
   }
 }

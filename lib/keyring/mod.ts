@@ -8,8 +8,10 @@
  * | macOS | login keychain | `/usr/bin/security` |
  * | Windows | Credential Manager | advapi32 `CredReadW`/`CredWriteW`/`CredDeleteW` (FFI) |
  *
- * Every backend is wrapped in {@linkcode ChunkedKeyringStore}, so values over
- * the keychain's item limit are split the way codex does.
+ * Every backend is wrapped in {@linkcode ChunkedKeyringStore}: it reads the
+ * chunked items older versions wrote; only on Windows (2560-byte items) does
+ * it write chunks, elsewhere a value that does not fit is a
+ * `KeyringTooLargeError` (codex reads one item, never chunks).
  *
  * @module
  */
@@ -29,6 +31,8 @@ export {
   CHUNKED_HEADER_PREFIX,
   type ChunkedKeyringOptions,
   ChunkedKeyringStore,
+  GENERATION_HEADER_PREFIX,
+  generationChunkAccount,
   parseChunkHeader,
   type RawKeyring,
   type SecretSink,
@@ -60,7 +64,7 @@ export interface KeyringOptions {
 }
 
 /**
- * The OS keychain for `options.os`, with chunking. Creating it spawns
+ * The OS keychain for `options.os`, wrapped for chunked items. Creating it spawns
  * nothing; a missing tool shows up as `KeyringUnavailableError` on first use.
  *
  * @example
@@ -76,7 +80,10 @@ export function createPlatformKeyring(options: KeyringOptions): KeyringStore {
     case "darwin":
       return new ChunkedKeyringStore(new SecurityKeyring(options), chunking);
     case "windows":
-      return new ChunkedKeyringStore(new WindowsKeyring(options), chunking);
+      return new ChunkedKeyringStore(new WindowsKeyring(options), {
+        ...chunking,
+        chunkWrites: true,
+      });
     default:
       return new ChunkedKeyringStore(new SecretToolKeyring(options), chunking);
   }

@@ -4,8 +4,8 @@
  * Items carry the attributes and label codex (keyring-rs v3.6.3) writes, so
  * each tool finds and replaces the other's items. The secret goes on stdin
  * and is stored verbatim. `secret-tool store` silently keeps only the first
- * 8192 bytes, so the limit here is 8191 (the chunking wrapper splits longer
- * values) and every save is read back and compared.
+ * 8192 bytes, so the limit here is 8191 (longer values are refused, never
+ * cut) and every save is read back and compared.
  *
  * `lookup`/`clear` exit 1 silently both for "no such item" and for "the
  * collection is locked": only on that path the collection's `Locked`
@@ -56,7 +56,7 @@ export function codexLabel(service: string, account: string): string {
 /** Options of {@linkcode SecretToolKeyring}. */
 export interface SecretToolOptions {
   runner: ProcessRunner;
-  /** Where `DBUS_SESSION_BUS_ADDRESS` is read from (passed on to every child). */
+  /** The parent environment; children get only the variables a keychain tool needs. */
   env?: { get(name: string): string | undefined };
   signal?: AbortSignal;
   /** Bound on each `secret-tool` call, ms (default 3000). */
@@ -100,12 +100,11 @@ export class SecretToolKeyring implements RawKeyring {
   readonly #logger?: Logger;
 
   constructor(options: SecretToolOptions) {
-    const bus = options.env?.get("DBUS_SESSION_BUS_ADDRESS");
     this.#tool = new KeyringTool({
       runner: options.runner,
       signal: options.signal,
       timeoutMs: options.timeoutMs,
-      env: bus === undefined ? undefined : { DBUS_SESSION_BUS_ADDRESS: bus },
+      env: options.env,
       installHint: SECRET_SERVICE_HINT,
       keychainName: "Secret Service",
       logger: options.logger,
@@ -119,6 +118,11 @@ export class SecretToolKeyring implements RawKeyring {
   /** Children spawned so far. */
   get spawns(): number {
     return this.#tool.spawns;
+  }
+
+  /** Whether `save` reads the item back. */
+  get verifiesSaves(): boolean {
+    return this.#verify;
   }
 
   describe(): string {

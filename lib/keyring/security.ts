@@ -85,6 +85,8 @@ function base64Decode(text: string): Uint8Array {
 /** Options of {@linkcode SecurityKeyring}. */
 export interface SecurityOptions {
   runner: ProcessRunner;
+  /** The parent environment; children get only the variables a keychain tool needs. */
+  env?: { get(name: string): string | undefined };
   signal?: AbortSignal;
   /** Bound on each `security` call, ms (default 3000). */
   timeoutMs?: number;
@@ -114,6 +116,7 @@ export class SecurityKeyring implements RawKeyring {
       runner: options.runner,
       signal: options.signal,
       timeoutMs: options.timeoutMs,
+      env: options.env,
       installHint: SECURITY_HINT,
       keychainName: "macOS keychain",
       logger: options.logger,
@@ -125,6 +128,11 @@ export class SecurityKeyring implements RawKeyring {
   /** Children spawned so far. */
   get spawns(): number {
     return this.#tool.spawns;
+  }
+
+  /** Whether `save` reads the item back. */
+  get verifiesSaves(): boolean {
+    return this.#verify;
   }
 
   describe(): string {

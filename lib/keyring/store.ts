@@ -18,6 +18,10 @@ export interface KeyringStore {
   delete(service: string, account: string): Promise<boolean>;
   /** Human-readable name of the backend, e.g. `"Secret Service (secret-tool)"`. */
   describe(): string;
+  /** True when `save` itself reads the item back and throws unless it holds the value. */
+  readonly verifiesSaves?: boolean;
+  /** Whether `save` can store `value` (false: it would throw KeyringTooLargeError). */
+  fits?(service: string, account: string, value: string): boolean;
 }
 
 /** Any keychain failure. Carries the tool's message, never the secret. */
@@ -44,6 +48,19 @@ export class KeyringLockedError extends KeyringError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "KeyringLockedError";
+  }
+}
+
+/**
+ * The value does not fit one item of this keychain in a form the codex CLI
+ * reads (secret-tool's 8 KiB stdin, `security -i`'s 4 KiB command line), so
+ * it was not stored. Callers keep the credentials where codex looks next
+ * (auth.json) rather than in a form codex cannot read.
+ */
+export class KeyringTooLargeError extends KeyringError {
+  constructor(message: string, readonly size: number, readonly limit: number) {
+    super(message);
+    this.name = "KeyringTooLargeError";
   }
 }
 

@@ -24,13 +24,48 @@ export interface KeyringToolOptions {
   signal?: AbortSignal;
   /** Bound on each call, ms (default {@linkcode DEFAULT_KEYRING_TIMEOUT_MS}). */
   timeoutMs?: number;
-  /** Extra environment for every child (e.g. `DBUS_SESSION_BUS_ADDRESS`). */
-  env?: Record<string, string>;
+  /**
+   * The parent's environment. Children get only {@linkcode KEYCHAIN_CHILD_ENV}
+   * from it (never `OPENAI_API_KEY` and friends).
+   */
+  env?: { get(name: string): string | undefined };
   /** What to say when the tool is missing. */
   installHint: string;
   /** Backend name for messages, e.g. `"Secret Service"`. */
   keychainName: string;
   logger?: Logger;
+}
+
+/**
+ * The variables a keychain tool may need: finding programs and the user's
+ * keychain, the session bus, the locale. Nothing else of cdx's environment
+ * (API keys, tokens) reaches a child.
+ */
+export const KEYCHAIN_CHILD_ENV: readonly string[] = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "LANG",
+  "LC_ALL",
+  "LC_CTYPE",
+  "TMPDIR",
+  "XDG_RUNTIME_DIR",
+  "DBUS_SESSION_BUS_ADDRESS",
+  "DISPLAY",
+  "WAYLAND_DISPLAY",
+];
+
+/** The minimal environment of a keychain child, from the parent's. */
+export function keychainChildEnv(
+  env: { get(name: string): string | undefined } | undefined,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of KEYCHAIN_CHILD_ENV) {
+    const value = env?.get(name);
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
 }
 
 /** One keychain tool, bound to its timeout, signal and environment. */
@@ -64,7 +99,8 @@ export class KeyringTool {
     try {
       return await runner.run(cmd, args, {
         stdin,
-        env,
+        env: keychainChildEnv(env),
+        clearEnv: true,
         signal,
         timeoutMs,
         timeoutMessage: `${this.#options.keychainName}: ${what} timed out`,

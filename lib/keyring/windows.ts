@@ -148,6 +148,11 @@ export class WindowsKeyring implements RawKeyring {
     if (typeof options.api === "object") this.#api = options.api;
   }
 
+  /** Whether `save` reads the item back. */
+  get verifiesSaves(): boolean {
+    return this.#options.verifySaves !== false;
+  }
+
   describe(): string {
     return "Windows Credential Manager";
   }
