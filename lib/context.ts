@@ -12,7 +12,7 @@ import { SecretRegistry } from "./secrets.ts";
 import type { CdxConfig } from "./config.ts";
 import { ExitHooks } from "./lifecycle.ts";
 import { concatBytes } from "./bytes.ts";
-import type { KeyringStore } from "./keyring/store.ts";
+import { type KeyringStore, KeyringUnavailableError } from "./keyring/store.ts";
 
 /** Read access to environment variables. */
 export interface Env {
@@ -182,7 +182,7 @@ export function createTestContext(overrides: TestContextOptions = {}): Context {
       run: (cmd) => Promise.reject(new Error(`test context: no runner for ${cmd}`)),
     },
     keyring: () => {
-      throw new Error("test context: no keyring given");
+      throw new KeyringUnavailableError("test context: no keyring given");
     },
     secrets: new SecretRegistry(),
     exitHooks: new ExitHooks(),
