@@ -12,6 +12,7 @@
 import { VERSION, versionLine } from "./lib/version.ts";
 import { CancelledError, InterruptSignal, TimeoutError } from "./lib/cancel.ts";
 import { CdxError, ExitCode, UsageError } from "./lib/errors.ts";
+import { inCriticalSection, whenNotCritical } from "./lib/critical.ts";
 import type { Context, Input, Output } from "./lib/context.ts";
 import type { ParsedArgs } from "./commands/mod.ts";
 import type { KeyringStore } from "./lib/keyring/store.ts";
@@ -153,14 +154,19 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
 
 function installSignalHandlers(controller: AbortController, stderr: Output): () => void {
   const handlers: Array<[Deno.Signal, () => void]> = [];
+  let received = 0;
   const on = (sig: "SIGINT" | "SIGTERM", code: number) => {
     const handler = () => {
-      if (controller.signal.aborted) {
-        // Second signal: the user wants out now.
+      received++;
+      if (received >= 3 || (controller.signal.aborted && !inCriticalSection())) {
+        // The user wants out now (a third signal even cuts a critical section).
         stderr.writeSync(`\n${sig === "SIGINT" ? "interrupted" : "terminated"}\n`);
         Deno.exit(code);
       }
-      controller.abort(new InterruptSignal(sig));
+      // Inside a critical section (saving rotated credentials) the abort waits for its end.
+      whenNotCritical(() => {
+        if (!controller.signal.aborted) controller.abort(new InterruptSignal(sig));
+      });
     };
     try {
       Deno.addSignalListener(sig, handler);

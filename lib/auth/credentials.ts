@@ -29,6 +29,7 @@ import {
 import { applyRepairs } from "./repair.ts";
 import { deleteFromStore, saveToStore } from "./save.ts";
 import { withAuthLock } from "./lock.ts";
+import { checkpoint } from "../steps.ts";
 import {
   needsRefresh,
   RefreshPermanentError,
@@ -230,6 +231,7 @@ export async function saveLogin(
 ): Promise<{ location: AuthLocation; previous?: AuthData }> {
   const store = resolveAuthStore(ctx, options);
   const { location, previous, notices } = await withAuthLock(ctx, async () => {
+    await checkpoint(ctx, "login:save");
     const before = await inspectAuth(ctx, store).catch((error) => {
       if (isCancellation(error)) throw error;
       return undefined; // unreadable: nothing to revoke, the save decides the rest
@@ -269,6 +271,7 @@ export async function storedForLogout(
 
 /** Deletes every copy under the lock. */
 export async function logoutAuth(ctx: AuthContext, store: AuthStore): Promise<LogoutResult> {
+  await checkpoint(ctx, "logout:delete");
   const result = await withAuthLock(ctx, () => deleteFromStore(ctx, store));
   return { ...result };
 }

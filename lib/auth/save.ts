@@ -25,6 +25,7 @@ import type { AuthData } from "./auth_json.ts";
 import type { AuthLocation, RescueFile } from "./backends.ts";
 import { ensureStoreKeyInConfig, STORE_CONFIG_KEY } from "./modes.ts";
 import { withWriteLock } from "./lock.ts";
+import { checkpoint } from "../steps.ts";
 import { type AuthStore, keyringHint, type Notice, type StoreContext } from "./store.ts";
 
 /** Options of {@linkcode saveToStore}. */
@@ -149,8 +150,10 @@ export async function saveToStore(
   if (!(await ensureCodexLooksInKeychain(store, notices)) && mode === "auto") {
     return { location: await writeFile(ctx, store, auth, options.rescue), notices };
   }
+  await checkpoint(ctx, "save:config-ready", { resume: !!options.rescue });
   try {
     const location = await withWriteLock(ctx, () => store.keyring.save(auth));
+    await checkpoint(ctx, "save:keyring-saved", { resume: !!options.rescue });
     await removeFileCopies(ctx, store, notices, options.rescue);
     return { location, notices };
   } catch (error) {

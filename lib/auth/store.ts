@@ -42,7 +42,7 @@ export interface AuthStore {
 /** The Context parts the store needs. */
 export type StoreContext = Pick<
   Context,
-  "keyring" | "secrets" | "signal" | "env" | "config" | "globals" | "logger"
+  "keyring" | "secrets" | "signal" | "env" | "config" | "globals" | "logger" | "stderr"
 >;
 
 /**
