@@ -34,6 +34,19 @@ export interface AuthData {
   [key: string]: unknown;
 }
 
+/** Where a credential was found or saved. */
+export type AuthLocation =
+  | { kind: "keyring"; backend: string; service: string; account: string }
+  | { kind: "file"; path: string }
+  | { kind: "legacy-file"; path: string }
+  | { kind: "memory" };
+
+/** A credential and where it is. */
+export interface StoredAuth {
+  auth: AuthData;
+  location: AuthLocation;
+}
+
 /** How a credential authenticates requests. */
 export type AuthKind = "apikey" | "chatgpt";
 
@@ -231,6 +244,14 @@ export function newerCopy(keychain: AuthData, file: AuthData): "keychain" | "fil
   const k = lastRefreshMs(keychain);
   const f = lastRefreshMs(file);
   return k !== undefined && (f === undefined || k > f) ? "keychain" : "file";
+}
+
+/** Registers every secret inside `auth` for masking. */
+export function registerAuth(
+  secrets: { register(value: string): void },
+  auth: AuthData | undefined,
+): void {
+  for (const secret of authSecrets(auth)) secrets.register(secret);
 }
 
 /** Whether two records hold the same credentials (what a read-back must confirm). */

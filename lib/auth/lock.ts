@@ -18,7 +18,8 @@
  * @module
  */
 import type { Context } from "../context.ts";
-import { homePath, withFileLock } from "../fs.ts";
+import { homePath } from "../fs.ts";
+import { withFileLock } from "../file_lock.ts";
 
 /** codex's refresh lock. */
 export const REFRESH_LOCK_FILE = "auth.lock";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type CredentialApi, WinApiError, type WinCredential, WinError } from "./windows.ts";
+import { type CredentialApi, WinApiError, type WinCredential, WinError } from "./windows_api.ts";
 
 const CRED_TYPE_GENERIC = 1;
 const CRED_PERSIST_ENTERPRISE = 3;
