@@ -433,13 +433,24 @@ Deno.test("ephemeral: credentials live in the process only", async () => {
 
 Deno.test("every secret read from storage is registered for redaction", async () => {
   await using home = await tempHome();
-  const auth = chatgpt();
+  // Opaque tokens: no pattern recognises them, so only registration can mask them.
+  const auth = chatgptAuth({
+    id_token: "opaque-id-token-0123456789",
+    access_token: "opaque-access-token-0123456789",
+    refresh_token: "opaque-refresh-token-0123456789",
+    account_id: "acct-1",
+  }, Date.UTC(2026, 10, 26));
   await writeAuthFile(home.path, auth);
   const { ctx } = await setup(home.path, "file", null);
+  const line = (s: string) => `x ${s} y`;
+  for (const secret of [auth.tokens!.access_token, auth.tokens!.refresh_token]) {
+    assert.equal(ctx.secrets.redact(line(secret)), line(secret), "not masked before the load");
+  }
   await loadAuth(ctx, { store: "file" });
-  // Opaque values are only known by registration (patterns cannot recognise them).
-  for (const secret of [auth.tokens!.refresh_token, auth.tokens!.id_token]) {
-    assert.equal(ctx.secrets.redact(`x ${secret} y`), "x [REDACTED] y");
+  for (
+    const secret of [auth.tokens!.access_token, auth.tokens!.refresh_token, auth.tokens!.id_token]
+  ) {
+    assert.equal(ctx.secrets.redact(line(secret)), "x [REDACTED] y");
   }
 });
 
