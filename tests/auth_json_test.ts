@@ -215,3 +215,21 @@ Deno.test("ensureStoreKeyInConfig creates config.toml, keeps its mode, and never
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("setStoreKey replaces the top-level value in place (comment and other bytes kept) or inserts it", async () => {
+  const { setStoreKey } = await import("../lib/auth/modes.ts");
+  assert.equal(
+    setStoreKey('model = "m"\ncli_auth_credentials_store = "auto" # why\n[x]\na = 1\n', "file"),
+    'model = "m"\ncli_auth_credentials_store = "file" # why\n[x]\na = 1\n',
+  );
+  assert.equal(
+    setStoreKey("cli_auth_credentials_store='keyring'\r\n", "auto"),
+    'cli_auth_credentials_store="auto"\r\n',
+  );
+  // A key of the same name inside a table is not the top-level one.
+  assert.equal(
+    setStoreKey('[t]\ncli_auth_credentials_store = "auto"\n', "file"),
+    'cli_auth_credentials_store = "file"\n[t]\ncli_auth_credentials_store = "auto"\n',
+  );
+  assert.equal(setStoreKey("", "file"), 'cli_auth_credentials_store = "file"\n');
+});

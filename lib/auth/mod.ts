@@ -6,7 +6,7 @@
  *
  * @module
  */
-export { STORE_MODES, type StoreMode } from "./modes.ts";
+export { STORE_MODES, type StoreMode, writeStoreKeyInConfig } from "./modes.ts";
 export type { AuthLocation, StoredAuth } from "./backends.ts";
 export {
   assertWritableHome,

@@ -9,7 +9,7 @@
 import { CdxError, ExitCode } from "../errors.ts";
 import type { Env } from "../context.ts";
 import { type CdxConfig, configPath } from "../config.ts";
-import { readTextIfExists, writeFileAtomic } from "../fs.ts";
+import { fileError, readTextIfExists, writeFileAtomic } from "../fs.ts";
 
 /** Credential store modes (`cli_auth_credentials_store`). */
 export const STORE_MODES = ["file", "keyring", "auto", "ephemeral"] as const;
@@ -105,6 +105,80 @@ export function insertStoreKey(text: string, mode: StoreMode = "auto"): string {
   }
   const sep = text.endsWith("\n") ? "" : eol;
   return text + sep + line + eol;
+}
+
+const KEY_LINE = new RegExp(
+  String.raw`^(\s*["']?${STORE_CONFIG_KEY}["']?\s*=\s*)(?:"[^"\n]*"|'[^'\n]*')`,
+);
+
+/**
+ * config.toml text with the top-level store key set to `mode`: its value
+ * replaced where it is, or the key inserted; every other byte unchanged.
+ *
+ * @example
+ * ```ts
+ * setStoreKey('cli_auth_credentials_store = "auto" # why\n', "file");
+ * // 'cli_auth_credentials_store = "file" # why\n'
+ * ```
+ */
+export function setStoreKey(text: string, mode: StoreMode): string {
+  const lines = text.split(/(?<=\n)/);
+  let offset = 0;
+  let inMultiline: string | undefined;
+  for (const l of lines) {
+    if (inMultiline) {
+      if (countOccurrences(l, inMultiline) % 2 === 1) inMultiline = undefined;
+    } else if (l.trimStart().startsWith("[")) {
+      break;
+    } else {
+      const m = KEY_LINE.exec(l);
+      if (m) {
+        return text.slice(0, offset) + m[1] + `"${mode}"` + l.slice(m[0].length) +
+          text.slice(offset + l.length);
+      }
+      for (const quote of ['"""', "'''"]) {
+        if (countOccurrences(l, quote) % 2 === 1) inMultiline = quote;
+      }
+    }
+    offset += l.length;
+  }
+  return insertStoreKey(text, mode);
+}
+
+/**
+ * `cdx login --store MODE`: makes the choice stick for cdx and codex by
+ * setting `cli_auth_credentials_store` in config.toml. Returns the path, or
+ * undefined when it already said so. An unparsable config.toml is an error
+ * (cdx never rewrites what it cannot read).
+ */
+export async function writeStoreKeyInConfig(
+  codexHome: string,
+  mode: StoreMode,
+): Promise<string | undefined> {
+  const path = configPath(codexHome);
+  const text = (await readTextIfExists(path)) ?? "";
+  const { parse } = await import("smol-toml");
+  let values: Record<string, unknown>;
+  try {
+    values = parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new CdxError(`cannot record the store choice: ${path} is not valid TOML`, {
+      hint: "fix the file (cdx leaves a config it cannot read untouched)",
+      cause: error,
+    });
+  }
+  if (values[STORE_CONFIG_KEY] === mode) return undefined;
+  let fileMode = 0o600;
+  try {
+    const info = await Deno.stat(path);
+    if (info.mode !== null) fileMode = info.mode & 0o777;
+  } catch { /* new file */ }
+  try {
+    await writeFileAtomic(path, setStoreKey(text, mode), { mode: fileMode });
+  } catch (error) {
+    throw fileError(error, "cannot record the store choice", path);
+  }
+  return path;
 }
 
 function countOccurrences(text: string, needle: string): number {
