@@ -3,7 +3,8 @@
  * chunking) against the bare `secret-tool` calls, on a private, unlocked
  * gnome-keyring (never the user's). Prints the median time per operation,
  * cdx's overhead over the same sequence of bare tool calls, and the spawn
- * count per operation.
+ * count per operation. Then long values: `secret-tool store` of 8191 bytes
+ * (its limit) against cdx's own D-Bus write of 8191 bytes and of 20 KB.
  *
  *   deno run -A scripts/bench_keyring.ts [iterations=30]
  *
@@ -11,7 +12,13 @@
  */
 import { mapEnv } from "../lib/context.ts";
 import { createProcessRunner } from "../lib/process.ts";
-import { codexAttributes, codexLabel, createPlatformKeyring } from "../lib/keyring/mod.ts";
+import {
+  codexAttributeMap,
+  codexAttributes,
+  codexLabel,
+  createPlatformKeyring,
+  storeSecretOverDbus,
+} from "../lib/keyring/mod.ts";
 import { hasSecretServiceTools, startSecretService } from "../tests/helpers/secret_service.ts";
 import { recordingRunner } from "../tests/helpers/recording_runner.ts";
 import { runChild } from "../tests/helpers/spawn.ts";
@@ -130,6 +137,43 @@ for (const op of ["load", "save", "delete"] as const) {
     }  ${f(median(diff)).padStart(10)} [${f(quantile(diff, 0.25))}..${f(quantile(diff, 0.75))}]${
       "".padStart(8)
     }  ${f(median(diff) / n).padStart(6)}`,
+  );
+}
+
+// Long values: `secret-tool store` keeps at most 8191 bytes; longer values are
+// written over D-Bus by cdx itself. Each sample is one fresh item (the keyring
+// file is rewritten per write, so its size is kept alike across cases).
+const longValue = (bytes: number) => "v".repeat(bytes);
+const long: Record<string, () => Promise<unknown>> = {
+  "secret-tool store, 8191 B": () =>
+    bare(["store", "--label=bench", ...attrs("cli|long-bare")], longValue(8191)),
+  "D-Bus write, 8191 B": () => writeOverDbus("cli|long-dbus8", 8191),
+  "D-Bus write, 20 KB": () => writeOverDbus("cli|long-dbus20", 20_000),
+  "cdx save, 20 KB (peek + D-Bus + read-back)": () =>
+    keyring.save(SERVICE, "cli|long-cdx", longValue(20_000)),
+};
+function writeOverDbus(account: string, bytes: number): Promise<void> {
+  return storeSecretOverDbus({
+    env: mapEnv(ss.env),
+    attributes: codexAttributeMap(SERVICE, account),
+    label: codexLabel(SERVICE, account),
+    secret: longValue(bytes),
+  });
+}
+const longSamples: Record<string, number[]> = Object.fromEntries(
+  Object.keys(long).map((k) => [k, []]),
+);
+for (let i = 0; i < iterations; i++) {
+  const names = Object.keys(long);
+  if (i % 2 === 1) names.reverse();
+  for (const name of names) longSamples[name].push(await time(long[name]));
+}
+lines.push("", "long values (median [p25..p75] ms)");
+for (const [name, values] of Object.entries(longSamples)) {
+  lines.push(
+    `${name.padEnd(44)} ${f(median(values)).padStart(7)} [${f(quantile(values, 0.25))}..${
+      f(quantile(values, 0.75))
+    }]`,
   );
 }
 Deno.stdout.writeSync(encoder.encode(`${lines.join("\n")}\n`));

@@ -17,6 +17,7 @@ import {
   KeyringTimeoutError,
   KeyringTooLargeError,
   KeyringUnavailableError,
+  SECRET_SERVICE_MAX_BYTES,
   SecretToolKeyring,
 } from "../lib/keyring/mod.ts";
 import { hasSecretServiceTools, startSecretService } from "./helpers/secret_service.ts";
@@ -43,10 +44,10 @@ const VALUES: Record<string, string> = {
   "ASCII": '{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test-ascii-0123456789"}',
   "UTF-8": "clé-secrète 🔑 ключ 鍵 \u00e9\u0301",
   "multi-line (trailing newline kept)": "line one\nline two\r\n\tindented\n",
-  "8191 bytes (largest value secret-tool stores whole)": "a".repeat(8191),
-  "8 KiB (8192 bytes)": "b".repeat(8192),
+  "8191 bytes (largest `secret-tool store`)": "a".repeat(8191),
+  "8 KiB (8192 bytes, over D-Bus)": "b".repeat(8192),
   // 7 UTF-8 bytes per repetition: 65 541 bytes.
-  "64 KiB of mixed UTF-8": "xé🔑".repeat(Math.ceil(65536 / 7)),
+  "64 KiB of mixed UTF-8 (over D-Bus)": "xé🔑".repeat(Math.ceil(65536 / 7)),
 };
 
 Deno.test({
@@ -60,12 +61,6 @@ Deno.test({
     for (const [name, value] of Object.entries(VALUES)) {
       await t.step(`round trip: ${name}`, async () => {
         const account = `cli|roundtrip-${name.length}`;
-        if (keyring.fits?.(SERVICE, account, value) === false) {
-          // Never chunks (codex could not read them) and never a cut value.
-          await assert.rejects(keyring.save(SERVICE, account, value), KeyringTooLargeError);
-          assert.equal(await keyring.load(SERVICE, account), undefined);
-          return;
-        }
         await keyring.save(SERVICE, account, value);
         assert.equal(await keyring.load(SERVICE, account), value);
         assert.equal(await keyring.delete(SERVICE, account), true);
@@ -98,6 +93,50 @@ Deno.test({
         await keyring.delete(SERVICE, account);
       },
     );
+
+    await t.step(
+      "a 64 KiB value is one item, as codex stores it (written over D-Bus)",
+      async () => {
+        const account = "cli|big";
+        const value = "z".repeat(65536);
+        await keyring.save(SERVICE, account, value);
+        const main = await secretTool(ss.env, ["lookup", ...codexAttributes(SERVICE, account)]);
+        assert.ok(main.stdout === value, "the item holds the whole value");
+        const chunk = await secretTool(ss.env, [
+          "lookup",
+          ...codexAttributes(SERVICE, `${account}:1`),
+        ]);
+        assert.equal(chunk.code, 1, "no chunk items");
+        assert.equal(await keyring.delete(SERVICE, account), true);
+        assert.equal(
+          (await secretTool(ss.env, ["lookup", ...codexAttributes(SERVICE, account)])).code,
+          1,
+        );
+      },
+    );
+
+    await t.step(
+      "a value over 1 MiB is KeyringTooLargeError: never chunked, never cut",
+      async () => {
+        const account = "cli|too-large";
+        const value = "t".repeat(SECRET_SERVICE_MAX_BYTES + 1);
+        await assert.rejects(keyring.save(SERVICE, account, value), KeyringTooLargeError);
+        assert.equal(await keyring.load(SERVICE, account), undefined);
+      },
+    );
+
+    await t.step("replacing a long value with a short one leaves one item", async () => {
+      const account = "cli|shrink";
+      await keyring.save(SERVICE, account, "q".repeat(20000));
+      await keyring.save(SERVICE, account, "short");
+      assert.equal(await keyring.load(SERVICE, account), "short");
+      const stale = await secretTool(ss.env, [
+        "lookup",
+        ...codexAttributes(SERVICE, `${account}:1`),
+      ]);
+      assert.equal(stale.code, 1);
+      await keyring.delete(SERVICE, account);
+    });
 
     await t.step(
       "load of a missing item returns undefined; delete of it returns false",

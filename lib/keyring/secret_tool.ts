@@ -4,8 +4,9 @@
  * Items carry the attributes and label codex (keyring-rs v3.6.3) writes, so
  * each tool finds and replaces the other's items. The secret goes on stdin
  * and is stored verbatim. `secret-tool store` silently keeps only the first
- * 8192 bytes, so the limit here is 8191 (longer values are refused, never
- * cut) and every save is read back and compared.
+ * 8192 bytes, so a longer value is written as one item over D-Bus directly
+ * ({@linkcode storeSecretOverDbus}), as codex does — never in chunks, which
+ * codex cannot read. Every save is read back and compared.
  *
  * `lookup`/`clear` exit 1 silently both for "no such item" and for "the
  * collection is locked": only on that path the collection's `Locked`
@@ -17,35 +18,35 @@
 import type { Logger } from "../logger.ts";
 import type { ProcessRunner } from "../process.ts";
 import type { RawKeyring } from "./chunked.ts";
+import { SECRET_SERVICE_LOCKED_HINT, storeSecretOverDbus } from "./secret_service_dbus.ts";
 import { KeyringError, KeyringLockedError, KeyringUnavailableError, verifySaved } from "./store.ts";
 import { KeyringTool, toolMessage } from "./tool.ts";
 
-/** Largest value `secret-tool store` keeps whole (it truncates at 8192 bytes). */
+/** Largest value `secret-tool store` keeps whole (it truncates at 8192 bytes); longer ones go over D-Bus. */
 export const SECRET_TOOL_MAX_BYTES = 8191;
+
+/**
+ * Largest value cdx stores in one Secret Service item (reported as
+ * `maxValueSize`, so the chunking wrapper never chunks on Linux in practice).
+ */
+export const SECRET_SERVICE_MAX_BYTES = 1 << 20;
 
 /** keyring-rs version whose label codex writes. */
 export const KEYRING_RS_VERSION = "3.6.3";
 
 /** What to do when there is no Secret Service. */
-export const SECRET_SERVICE_HINT =
+export const SECRET_SERVICE_HINT: string =
   "install libsecret-tools and a Secret Service provider (gnome-keyring or KeePassXC) and run inside a desktop or D-Bus session, " +
   'or set cli_auth_credentials_store = "file" in $CODEX_HOME/config.toml';
 
-const LOCKED_HINT =
-  "unlock the login keyring (e.g. log in to the desktop session, or open Seahorse)";
+/** The attribute set codex's keyring-rs uses. */
+export function codexAttributeMap(service: string, account: string): Record<string, string> {
+  return { application: "rust-keyring", service, target: "default", username: account };
+}
 
 /** The attribute set codex's keyring-rs uses, as `secret-tool` arguments. */
 export function codexAttributes(service: string, account: string): string[] {
-  return [
-    "application",
-    "rust-keyring",
-    "service",
-    service,
-    "target",
-    "default",
-    "username",
-    account,
-  ];
+  return Object.entries(codexAttributeMap(service, account)).flat();
 }
 
 /** The label keyring-rs v3 gives an item. */
@@ -55,9 +56,11 @@ export function codexLabel(service: string, account: string): string {
 
 /** Options of {@linkcode SecretToolKeyring}. */
 export interface SecretToolOptions {
+  /** Spawns `secret-tool` and `dbus-send`. */
   runner: ProcessRunner;
   /** The parent environment; children get only the variables a keychain tool needs. */
   env?: { get(name: string): string | undefined };
+  /** Aborting stops the keychain call at once (`CancelledError`). */
   signal?: AbortSignal;
   /** Bound on each `secret-tool` call, ms (default 3000). */
   timeoutMs?: number;
@@ -65,7 +68,9 @@ export interface SecretToolOptions {
   verifySaves?: boolean;
   /** Program names (tests point them at fakes). */
   secretTool?: string;
+  /** Program name of `dbus-send` (tests point it at fakes). */
   dbusSend?: string;
+  /** Debug lines about the locked check and D-Bus writes. */
   logger?: Logger;
 }
 
@@ -98,7 +103,9 @@ export class SecretToolKeyring implements RawKeyring {
   readonly #dbusSend: string;
   readonly #verify: boolean;
   readonly #logger?: Logger;
+  readonly #options: SecretToolOptions;
 
+  /** A backend bound to the runner, environment, signal and time bound of `options`. */
   constructor(options: SecretToolOptions) {
     this.#tool = new KeyringTool({
       runner: options.runner,
@@ -113,6 +120,7 @@ export class SecretToolKeyring implements RawKeyring {
     this.#dbusSend = options.dbusSend ?? "dbus-send";
     this.#verify = options.verifySaves ?? true;
     this.#logger = options.logger;
+    this.#options = options;
   }
 
   /** Children spawned so far. */
@@ -130,7 +138,7 @@ export class SecretToolKeyring implements RawKeyring {
   }
 
   maxValueSize(): number {
-    return SECRET_TOOL_MAX_BYTES;
+    return SECRET_SERVICE_MAX_BYTES;
   }
 
   valueSize(value: string): number {
@@ -166,12 +174,24 @@ export class SecretToolKeyring implements RawKeyring {
 
   async save(service: string, account: string, value: string): Promise<void> {
     if (this.valueSize(value) > SECRET_TOOL_MAX_BYTES) {
-      throw new KeyringError(
-        `value too long for one Secret Service item (${
-          this.valueSize(value)
-        } > ${SECRET_TOOL_MAX_BYTES} bytes)`,
-      );
+      await storeSecretOverDbus({
+        env: this.#options.env ?? { get: () => undefined },
+        attributes: codexAttributeMap(service, account),
+        label: codexLabel(service, account),
+        secret: value,
+        signal: this.#options.signal,
+        timeoutMs: this.#options.timeoutMs,
+      });
+      this.#logger?.debug("secret-tool save: {bytes} bytes written over D-Bus", {
+        bytes: this.valueSize(value),
+      });
+    } else {
+      await this.#storeWithTool(service, account, value);
     }
+    if (this.#verify) await verifySaved(() => this.load(service, account), value, "Secret Service");
+  }
+
+  async #storeWithTool(service: string, account: string, value: string): Promise<void> {
     const result = await this.#tool.run(
       this.#secretTool,
       ["store", `--label=${codexLabel(service, account)}`, ...codexAttributes(service, account)],
@@ -183,7 +203,6 @@ export class SecretToolKeyring implements RawKeyring {
     if (/too long/i.test(message)) {
       throw new KeyringError(`Secret Service truncated the value: ${message}`);
     }
-    if (this.#verify) await verifySaved(() => this.load(service, account), value, "Secret Service");
   }
 
   async delete(service: string, account: string): Promise<boolean> {
@@ -211,7 +230,7 @@ export class SecretToolKeyring implements RawKeyring {
     }
     if (/locked/i.test(message)) {
       return new KeyringLockedError(
-        `Secret Service collection is locked (${what}): ${message}; ${LOCKED_HINT}`,
+        `Secret Service collection is locked (${what}): ${message}; ${SECRET_SERVICE_LOCKED_HINT}`,
       );
     }
     return new KeyringError(`Secret Service ${what} failed: ${message}`);
@@ -227,7 +246,7 @@ export class SecretToolKeyring implements RawKeyring {
     });
     if (locked) {
       throw new KeyringLockedError(
-        `Secret Service collection is locked (${what}); ${LOCKED_HINT}`,
+        `Secret Service collection is locked (${what}); ${SECRET_SERVICE_LOCKED_HINT}`,
       );
     }
   }
