@@ -26,8 +26,8 @@ import { KeyringTool, toolMessage } from "./tool.ts";
 export const SECRET_TOOL_MAX_BYTES = 8191;
 
 /**
- * Largest value cdx stores in one Secret Service item (reported as
- * `maxValueSize`, so the chunking wrapper never chunks on Linux in practice).
+ * Largest value cdx stores in one Secret Service item (its `maxValueSize`);
+ * a longer one is a `KeyringTooLargeError`, never chunks.
  */
 export const SECRET_SERVICE_MAX_BYTES = 1 << 20;
 
