@@ -14,7 +14,7 @@
  * even when the array is empty). cdx writes little-endian (`l`) messages and
  * reads either byte order, since the bus forwards each sender's own.
  *
- * Longer than ~300 lines because the writer and the reader mirror each other
+ * Longer than 300 lines because the writer and the reader mirror each other
  * type by type and are easiest to check side by side against the spec.
  *
  * @module
