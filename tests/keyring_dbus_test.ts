@@ -38,11 +38,17 @@ import { startFakeBus } from "./fakes/dbus_peer.ts";
 const ignore = !hasSecretServiceTools();
 const SERVICE = "Codex Auth";
 
-/** A value whose every 64-byte block names its position, with multi-byte UTF-8 mixed in. */
+/**
+ * Exactly `bytes` of UTF-8 in 64-byte blocks that name their position, with
+ * 2- and 4-byte characters in each (so a cut, a shift or a re-encoding shows).
+ */
 function patterned(bytes: number): string {
   let text = "";
-  for (let i = 0; text.length < bytes; i++) text += `{"block":${i},"t":"é🔑ж"}`.padEnd(64, ".");
-  return text.slice(0, bytes);
+  // "é🔑ж" is 4 UTF-16 units and 8 UTF-8 bytes: 60 units make 64 bytes.
+  for (let i = 0; i < Math.floor(bytes / 64); i++) {
+    text += `{"block":${i},"t":"é🔑ж"}`.padEnd(60, ".");
+  }
+  return text + ".".repeat(bytes % 64);
 }
 
 function store(ss: { env: Record<string, string> }, account: string, secret: string) {
