@@ -196,7 +196,16 @@ interface ReportOptions {
 export async function reportError(error: unknown, options: ReportOptions): Promise<number> {
   const { stderr, redact } = options;
   const debug = options.logLevel === "debug" || options.logLevel === "trace";
-  const say = (text: string) => stderr.write(redact(text));
+  // A masking failure must never print the text raw (nor throw past this point).
+  const say = async (text: string) => {
+    let safe: string;
+    try {
+      safe = redact(text);
+    } catch {
+      safe = `${(await import("./lib/secrets.ts")).MASK_FAILED}\n`;
+    }
+    await stderr.write(safe);
+  };
   if (error instanceof CancelledError) {
     const term = error.reason instanceof InterruptSignal && error.reason.signal === "SIGTERM";
     await say(`${term ? "terminated" : "interrupted"}\n`);

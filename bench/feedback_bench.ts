@@ -9,11 +9,10 @@
 import type { LogRecord } from "@logtape/logtape";
 import { SecretRegistry } from "../lib/secrets.ts";
 import { FeedbackCapture } from "../lib/feedback/capture.ts";
-import { Redactor } from "../lib/redact.ts";
 
 const secrets = new SecretRegistry();
 for (let i = 0; i < 8; i++) secrets.register(`registered-secret-value-${i}-${crypto.randomUUID()}`);
-const capture = new FeedbackCapture({ redactor: new Redactor(secrets) });
+const capture = new FeedbackCapture({ secrets });
 
 /** A typical debug record: an HTTP exchange summary with interpolated values. */
 const typical: LogRecord = {

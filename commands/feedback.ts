@@ -11,7 +11,8 @@ import { message } from "@optique/core/message";
 import type { InferValue } from "@optique/core/parser";
 import type { Context } from "../lib/context.ts";
 import { CdxError, ExitCode, UsageError } from "../lib/errors.ts";
-import { CancelledError } from "../lib/cancel.ts";
+import { CancelledError, cancelledFrom } from "../lib/cancel.ts";
+import { ensurePrivateDir, fileError } from "../lib/fs.ts";
 import type { Classification, PreparedReport } from "../lib/feedback/mod.ts";
 import { jsonOption } from "./options.ts";
 
@@ -56,8 +57,40 @@ export const feedbackCommand = command(
 /** Options of `cdx feedback`. */
 export type FeedbackOptions = InferValue<typeof feedbackCommand>;
 
+/** The `--json` receipt (version 1). */
+export interface FeedbackReceipt {
+  version: 1;
+  report_id: string;
+  /** When the report was built (RFC 3339, milliseconds). */
+  created_at: string;
+  /** Where the zip is (null after an upload without --output: the temporary copy is removed). */
+  bundle: string | null;
+  /** Size of the zip. */
+  bytes: number;
+  files: Array<{ name: string; bytes: number }>;
+  logs_included: boolean;
+  uploaded: boolean;
+  /** The event id Sentry acknowledged (uploads only). */
+  event_id?: string;
+  /** When Sentry acknowledged it (RFC 3339, milliseconds; uploads only). */
+  uploaded_at?: string;
+}
+
+/** The user closed stdin at a prompt (Ctrl-D): nothing is written or sent. */
+class PromptClosed extends Error {}
+
 /** `cdx feedback`. Returns the exit code. */
 export async function runFeedback(ctx: Context, options: FeedbackOptions): Promise<number> {
+  try {
+    return await feedback(ctx, options);
+  } catch (error) {
+    if (!(error instanceof PromptClosed)) throw error;
+    await ctx.stderr.write("\nCancelled; nothing was written or sent.\n");
+    return ExitCode.FAILURE;
+  }
+}
+
+async function feedback(ctx: Context, options: FeedbackOptions): Promise<number> {
   // Loaded here, not at start-up: the bundle/zip code is only needed by this command.
   fb = await import("../lib/feedback/mod.ts");
   const logger = ctx.logger.getChild("feedback");
@@ -75,6 +108,8 @@ export async function runFeedback(ctx: Context, options: FeedbackOptions): Promi
       hint: "add --yes to confirm when stdin is not a terminal (or save it with --output FILE)",
     });
   }
+  // A path that cannot be written is said before any question is asked.
+  if (options.output) await fb.checkBundlePath(options.output);
   const prompt = new Prompter(ctx);
   const classification: Classification = options.classification ??
     (interactive ? await prompt.classification() : "bug");
@@ -89,6 +124,7 @@ export async function runFeedback(ctx: Context, options: FeedbackOptions): Promi
     note: note ? note : undefined,
     includeLogs,
   });
+  if (ctx.signal.aborted) throw cancelledFrom(ctx.signal);
   const path = options.output ??
     (upload
       ? `${
@@ -113,31 +149,32 @@ export async function runFeedback(ctx: Context, options: FeedbackOptions): Promi
   }
 
   if (!options.output && upload) {
-    await Deno.mkdir(path.replace(/[^\\/]+$/, ""), { recursive: true, mode: 0o700 });
+    const dir = path.replace(/[^\\/]+$/, "");
+    await ensurePrivateDir(dir).catch((error) => {
+      throw fileError(error, "cannot keep a copy of the report", path);
+    });
   }
-  await fb.writeBundle(path, report.zip, ctx.os);
-  const files = report.files.map((f) => ({ name: f.name, bytes: f.data.length }));
+  if (ctx.signal.aborted) throw cancelledFrom(ctx.signal);
+  await fb.writeBundle(path, report.zip);
+  const receipt: FeedbackReceipt = {
+    version: 1,
+    report_id: report.reportId,
+    created_at: String(report.metadata.created_at),
+    bundle: path,
+    bytes: report.zip.length,
+    files: report.files.map((f) => ({ name: f.name, bytes: f.data.length })),
+    logs_included: includeLogs,
+    uploaded: false,
+  };
 
   if (!upload) {
-    if (options.json) {
-      await ctx.stdout.write(
-        `${
-          JSON.stringify({
-            report_id: report.reportId,
-            bundle: path,
-            bytes: report.zip.length,
-            files,
-            uploaded: false,
-          })
-        }\n`,
-      );
-    } else {
-      await ctx.stdout.write(
-        `Saved the report to ${path} (${files.length} files, ${
+    await ctx.stdout.write(
+      options.json
+        ? `${JSON.stringify(receipt)}\n`
+        : `Saved the report to ${path} (${receipt.files.length} files, ${
           fb.formatSize(report.zip.length)
         }).\n`,
-      );
-    }
+    );
     return ExitCode.OK;
   }
 
@@ -149,7 +186,7 @@ export async function runFeedback(ctx: Context, options: FeedbackOptions): Promi
     if (error instanceof CdxError) {
       throw new CdxError(`feedback upload failed: ${error.message}`, {
         exitCode: error.exitCode,
-        hint: kept,
+        hint: error.hint ? `${error.hint}; ${kept}` : kept,
         cause: error,
       });
     }
@@ -160,48 +197,68 @@ export async function runFeedback(ctx: Context, options: FeedbackOptions): Promi
     throw error;
   }
   if (!options.output) await Deno.remove(path).catch(() => {});
-  if (options.json) {
-    await ctx.stdout.write(
-      `${
-        JSON.stringify({
-          report_id: report.reportId,
-          bundle: options.output ?? null,
-          bytes: report.zip.length,
-          files,
-          uploaded: true,
-          event_id: eventId,
-        })
-      }\n`,
-    );
-  } else {
-    await ctx.stdout.write(
-      `Feedback uploaded (event ${eventId}, report ${report.reportId}).${
+  receipt.bundle = options.output ?? null;
+  receipt.uploaded = true;
+  receipt.event_id = eventId;
+  receipt.uploaded_at = new Date(ctx.clock.now()).toISOString();
+  await ctx.stdout.write(
+    options.json
+      ? `${JSON.stringify(receipt)}\n`
+      : `Feedback uploaded (event ${eventId}, report ${report.reportId}).${
         options.output ? ` A copy is at ${options.output}.` : ""
       }\n`,
-    );
-  }
+  );
   return ExitCode.OK;
 }
 
-/** The file list with sizes shown before writing or uploading. */
+/** What each file of the bundle holds, for the preview. */
+const FILE_CONTENT: Record<string, string> = {
+  "metadata.json":
+    "cdx and Deno versions, OS, report kind, your note, auth mode, store mode, keychain state",
+  "cdx-logs.log":
+    "log lines of the runs below, every level (secrets masked, prompts replaced by their length)",
+  "diagnostics.txt":
+    "keychain state, names (not values) of proxy variables, config.toml with secret values masked",
+};
+
+/** The files with sizes and what each holds, the runs whose logs are in, and where it goes. */
 function preview(report: PreparedReport, path: string, host?: string): string {
   const width = Math.max(...report.files.map((f) => f.name.length));
-  const lines = report.files.map((f) =>
-    `  ${f.name.padEnd(width)}  ${fb.formatSize(f.data.length).padStart(9)}`
+  const files = report.files.map((f) =>
+    `  ${f.name.padEnd(width)}  ${fb.formatSize(f.data.length).padStart(9)}  ${
+      FILE_CONTENT[f.name] ?? ""
+    }`
   );
+  const runs = report.runs.length
+    ? [
+      `Logs of ${report.runs.length} cdx run(s), oldest first:`,
+      ...report.runs.map((r) => `  ${r.start}  cdx ${r.argv.join(" ")}`.slice(0, 160)),
+    ]
+    : ["No logs are included."];
   const where = host ? `upload to ${host} (a copy stays in ${path} until it succeeds)` : path;
-  return `\nThe report (${fb.formatSize(report.zip.length)} zipped) contains:\n${
-    lines.join("\n")
-  }\nDestination: ${where}\nSecrets are masked; see the files before sending if in doubt.\n\n`;
+  return [
+    "",
+    `The report (${fb.formatSize(report.zip.length)} zipped) holds:`,
+    ...files,
+    ...runs,
+    `Destination: ${where}`,
+    "Nothing else is in it; open the zip to check before sending if in doubt.",
+    "",
+    "",
+  ].join("\n");
 }
 
 /** Questions on the terminal (stderr for the question, stdin for the answer). */
 class Prompter {
   constructor(readonly ctx: Context) {}
 
+  /** One answer. Ctrl-C rejects with CancelledError; a closed stdin with PromptClosed. */
   async line(question: string): Promise<string> {
     await this.ctx.stderr.write(question);
-    return (await this.ctx.stdin.readLine?.(this.ctx.signal))?.trim() ?? "";
+    const answer = await this.ctx.stdin.readLine?.(this.ctx.signal);
+    if (this.ctx.signal.aborted) throw cancelledFrom(this.ctx.signal);
+    if (answer === undefined) throw new PromptClosed();
+    return answer.trim();
   }
 
   async yesNo(question: string, byDefault: boolean): Promise<boolean> {

@@ -96,9 +96,15 @@ export function createConsoleSink(options: ConsoleSinkOptions): Sink {
       ? `${COLOR[record.level]}${LABEL[record.level]}\x1b[0m`
       : LABEL[record.level];
     const category = verbose ? ` [${record.category.join(".")}]` : "";
-    const line = `${label}${category}: ${renderMessage(record)}\n`;
+    let line: string;
     try {
-      options.output.writeSync(options.secrets.redact(line));
+      line = options.secrets.redact(`${label}${category}: ${renderMessage(record)}\n`);
+    } catch {
+      // Masking never throws; if it ever did, the line is dropped, never printed raw.
+      return;
+    }
+    try {
+      options.output.writeSync(line);
     } catch {
       // stderr closed: nothing sensible to do with a log line
     }

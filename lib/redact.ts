@@ -1,18 +1,26 @@
 /**
- * Redaction of text before it is printed or kept anywhere (stderr, logs,
- * feedback bundles): the exact values of every
- * secret the process has handled (from the Context's `SecretRegistry`), then
- * patterns for secrets cdx never saw (JWTs, `Bearer …`, `sk-…` keys,
- * Authorization / Cookie headers, token fields of JSON and form bodies).
+ * Pattern redaction: secrets cdx never saw, recognised by their shape (JWTs,
+ * `Bearer …`, `sk-…` keys, credential headers, token fields of JSON and form
+ * bodies and `NAME=value` text). A leaf module: the exact values the process
+ * handled are masked by `SecretRegistry` (lib/secrets.ts), which calls
+ * {@linkcode redactPatterns} after its own pass.
+ *
+ * Every rule carries the words of which each of its matches contains at
+ * least one; the cheap prefilter is built from them, so a field added to
+ * {@linkcode SECRET_FIELDS} is covered by the prefilter with no second list
+ * to keep in step.
  *
  * @module
  */
-import type { SecretRegistry } from "./secrets.ts";
 
 /** The mask that replaces a secret. */
 export const MASK = "[REDACTED]";
 
-/** Field names whose values are secrets in JSON bodies, form bodies and `NAME=value` text. */
+/**
+ * Field names whose values are secrets in JSON bodies, form bodies, header
+ * lines and `NAME=value` text. A name also matches with any prefix
+ * (`STRIPE_SECRET_KEY`, `GITHUB_TOKEN`), any case.
+ */
 export const SECRET_FIELDS: readonly string[] = [
   "access_token",
   "refresh_token",
@@ -28,7 +36,11 @@ export const SECRET_FIELDS: readonly string[] = [
   "api_key",
   "apikey",
   "client_secret",
+  "secret_key",
+  "private_key",
   "password",
+  "passwd",
+  "passphrase",
   "secret",
   "token",
 ];
@@ -51,61 +63,75 @@ function escapeRegExp(text: string): string {
 
 const alternatives = (names: readonly string[]) => names.map(escapeRegExp).join("|");
 
-/**
- * One pass over the text for every pattern. Groups `p1`…`p5` capture what
- * is kept (the field name, the header name, the scheme); the rest is masked.
- */
+/** One alternative of the pattern and the words every one of its matches contains. */
+interface Rule {
+  source: string;
+  triggers: readonly string[];
+}
+
 /** An optional quote, possibly escaped (JSON inside a JSON string): `"`, `\"`, `\\\"`. */
 const Q = String.raw`(?:\\*["'])?`;
-const FIELDS = alternatives(SECRET_FIELDS);
-
-const PATTERN = new RegExp(
-  [
-    // JWT: three base64url segments, the first one a JSON object ("eyJ").
-    String.raw`\beyJ[\w-]{2,}\.[\w-]{2,}\.[\w-]*`,
-    // OpenAI-style API keys (sk-…, sk-proj-…).
-    String.raw`\bsk-[\w-]{8,}`,
-    // Headers: `Authorization: …`, `"cookie":"…"`, `set-cookie=…` up to the end of the value.
-    String.raw`(?<p1>\b(?:${alternatives(SECRET_HEADERS)})${Q}\s*[:=]\s*${Q})[^\r\n"'\\]+`,
-    // `Bearer <token>` anywhere (a header value logged on its own).
-    String.raw`(?<p2>\bbearer\s+)[\w\-.~+/]{8,}=*`,
-    // Token fields with a quoted value, masked up to the closing quote: `"access_token": "…"`.
-    String.raw`(?<p3>\b(?:${FIELDS})${Q}\s*[:=]\s*\\*")(?!\[REDACTED\])[^"\\\r\n]+`,
-    // Token fields with a bare value: `refresh_token=…&`, `OPENAI_API_KEY=…`.
-    String.raw`(?<p5>\b(?:${FIELDS})${Q}\s*[:=]\s*'?)` +
-    String.raw`(?!null\b|\[REDACTED\])[^"'\s&,;}\]\\]+`,
-    // The authorization code of an OAuth exchange: `?code=…`, `&code=…`, `"code": "…"`.
-    String.raw`(?<p4>[?&]code=|\bcode\\*"\s*:\s*\\*")[^&\s"'\\]+`,
-  ].join("|"),
-  "gi",
-);
+/** A field name with any prefix (`MY_API_KEY`), so env dumps are covered too. */
+const FIELD = String.raw`\b[\w-]*?(?:${alternatives(SECRET_FIELDS)})`;
 
 /**
- * Words (any case) of which every pattern match contains at least one. Most
- * log lines contain none, and looking for them is several times cheaper than
- * the full pattern; keep this list in step with {@linkcode PATTERN}.
+ * Groups `p1`…`p5` capture what is kept (the field name, the header name,
+ * the scheme); the rest of a match is masked.
  */
-const TRIGGERS = [
-  "eyj",
-  "sk-",
-  "bearer",
-  "authoriz",
-  "cookie",
-  "api-key",
-  "sentry-auth",
-  "token",
-  "device_auth",
-  "code",
-  "api_key",
-  "apikey",
-  "secret",
-  "password",
+const RULES: readonly Rule[] = [
+  // JWT: three base64url segments, the first one a JSON object ("eyJ").
+  { source: String.raw`\beyJ[\w-]{2,}\.[\w-]{2,}\.[\w-]*`, triggers: ["eyJ"] },
+  // OpenAI-style API keys (sk-…, sk-proj-…).
+  { source: String.raw`\bsk-[\w-]{8,}`, triggers: ["sk-"] },
+  // Headers: `Authorization: …`, `"cookie":"…"`, `set-cookie=…` up to the end of the value.
+  {
+    source: String.raw`(?<p1>\b(?:${alternatives(SECRET_HEADERS)})${Q}\s*[:=]\s*${Q})[^\r\n"'\\]+`,
+    triggers: SECRET_HEADERS,
+  },
+  // `Bearer <token>` anywhere (a header value logged on its own).
+  { source: String.raw`(?<p2>\bbearer\s+)[\w\-.~+/]{8,}=*`, triggers: ["bearer"] },
+  // Token fields with a quoted value, masked up to the closing quote: `"access_token": "…"`.
+  {
+    source: String.raw`(?<p3>${FIELD}${Q}\s*[:=]\s*\\*")(?!\[REDACTED\])[^"\\\r\n]+`,
+    triggers: SECRET_FIELDS,
+  },
+  // Token fields with a bare value: `refresh_token=…&`, `OPENAI_API_KEY=…`, `password: …`.
+  {
+    source: String.raw`(?<p5>${FIELD}${Q}\s*[:=]\s*'?)` +
+      String.raw`(?!null\b|\[REDACTED\])[^"'\s&,;}\]\\]+`,
+    triggers: SECRET_FIELDS,
+  },
+  // The authorization code of an OAuth exchange: `?code=…`, `&code=…`, `"code": "…"`.
+  {
+    source: String.raw`(?<p4>[?&]code=|\bcode\\*"\s*:\s*\\*")[^&\s"'\\]+`,
+    triggers: ["code"],
+  },
 ];
 
-/** One scan for any trigger word (no lowercased copy: no garbage per record). */
-const TRIGGER = new RegExp(alternatives(TRIGGERS), "i");
+const PATTERN = new RegExp(RULES.map((r) => r.source).join("|"), "gi");
 
-/** Masks every pattern-recognised secret in `text`. */
+/**
+ * The prefilter's words: every rule's triggers, lowercased, without those
+ * that contain a shorter one (`access_token` is covered by `token`).
+ */
+export const TRIGGER_WORDS: readonly string[] = (() => {
+  const words = [...new Set(RULES.flatMap((r) => r.triggers.map((t) => t.toLowerCase())))];
+  return words.filter((w) => !words.some((other) => other !== w && w.includes(other))).sort();
+})();
+
+/** One scan for any trigger word (no lowercased copy: no garbage per record). */
+const TRIGGER = new RegExp(alternatives(TRIGGER_WORDS), "i");
+
+/**
+ * Masks every pattern-recognised secret in `text`, keeping the field or
+ * header name visible.
+ *
+ * @example
+ * ```ts
+ * redactPatterns("Authorization: Bearer abcdefghijklmnop"); // "Authorization: [REDACTED]"
+ * redactPatterns("passphrase=hunter2hunter2"); // "passphrase=[REDACTED]"
+ * ```
+ */
 export function redactPatterns(text: string): string {
   if (!TRIGGER.test(text)) return text;
   PATTERN.lastIndex = 0;
@@ -116,96 +142,4 @@ function replaceMatch(...args: unknown[]): string {
   const groups = args[args.length - 1] as Record<string, string | undefined>;
   const keep = groups.p1 ?? groups.p2 ?? groups.p3 ?? groups.p4 ?? groups.p5 ?? "";
   return keep + MASK;
-}
-
-/**
- * Exact-value and pattern redaction. Values registered with the Context's
- * `SecretRegistry` (now or later) are masked wherever they appear.
- *
- * @example
- * ```ts
- * const redactor = new Redactor(ctx.secrets);
- * redactor.redact("Authorization: Bearer abc.def.ghi"); // "Authorization: [REDACTED]"
- * ```
- */
-export class Redactor {
-  #values: string[] = [];
-  /** All values as one alternation, longest first: one scan instead of one per value. */
-  #matcher?: RegExp;
-  #unsubscribe?: () => void;
-
-  constructor(secrets?: SecretRegistry) {
-    this.#unsubscribe = secrets?.subscribe((value) => this.addValue(value));
-  }
-
-  /** Adds an exact value to mask (longest values are masked first). */
-  addValue(value: string): void {
-    if (!value || this.#values.includes(value)) return;
-    this.#values.push(value);
-    this.#values.sort((a, b) => b.length - a.length);
-    this.#matcher = new RegExp(this.#values.map(escapeRegExp).join("|"), "g");
-  }
-
-  /** The exact values known, longest first. */
-  get values(): readonly string[] {
-    return this.#values;
-  }
-
-  /** Masks the known exact values only. */
-  redactValues(text: string): string {
-    const matcher = this.#matcher;
-    if (!matcher) return text;
-    matcher.lastIndex = 0;
-    if (!matcher.test(text)) return text;
-    matcher.lastIndex = 0;
-    return text.replace(matcher, MASK);
-  }
-
-  /** Masks known exact values, then every pattern. */
-  redact(text: string): string {
-    return redactPatterns(this.redactValues(text));
-  }
-
-  /** Stops following the registry. */
-  dispose(): void {
-    this.#unsubscribe?.();
-    this.#unsubscribe = undefined;
-  }
-}
-
-/** Option names whose next argument (or `=value`) is a secret. */
-const SECRET_OPTION =
-  /^--?[\w-]*(?:token|secret|password|passwd|api-key|apikey|key|code|verifier|cookie|auth)$/i;
-/** Flags that name a secret but take no value (`--with-api-key` reads stdin). */
-const VALUELESS_FLAG = /^--?with-/i;
-
-/**
- * The command line with secret-bearing option values masked (`--token X`,
- * `--api-key=X`), then redacted like log text.
- *
- * @example
- * ```ts
- * maskArgv(["login", "--token", "abc123"], redactor); // ["login", "--token", "[REDACTED]"]
- * ```
- */
-export function maskArgv(argv: readonly string[], redactor: Redactor): string[] {
-  const out: string[] = [];
-  let maskNext = false;
-  for (const arg of argv) {
-    if (maskNext) {
-      out.push(MASK);
-      maskNext = false;
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    if (arg.startsWith("-") && eq > 0 && SECRET_OPTION.test(arg.slice(0, eq))) {
-      out.push(`${arg.slice(0, eq)}=${MASK}`);
-      continue;
-    }
-    if (arg.startsWith("-") && eq < 0 && SECRET_OPTION.test(arg) && !VALUELESS_FLAG.test(arg)) {
-      maskNext = true;
-    }
-    out.push(redactor.redact(arg));
-  }
-  return out;
 }

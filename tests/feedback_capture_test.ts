@@ -9,9 +9,10 @@ import {
   installedCapture,
   installFeedbackCapture,
   MAX_TAG_KEYS,
-  persistSettings,
 } from "../lib/feedback/capture.ts";
-import { MASK, maskArgv, Redactor, redactPatterns } from "../lib/redact.ts";
+import { persistSettings } from "../lib/feedback/settings.ts";
+import { MASK, redactPatterns } from "../lib/redact.ts";
+import { recordedArgv } from "../lib/feedback/argv.ts";
 import { maskConfigToml } from "../lib/feedback/diagnostics.ts";
 
 function record(
@@ -96,11 +97,9 @@ Deno.test("registered secrets are masked wherever they appear, even split across
       fc.string({ maxLength: 30 }),
       (secret, before, after) => {
         const secrets = new SecretRegistry();
-        const redactor = new Redactor(secrets);
         secrets.register(secret);
-        const out = redactor.redact(`${before}${secret}${after}`);
+        const out = secrets.redact(`${before}${secret}${after}`);
         assert.ok(!out.includes(secret), out);
-        redactor.dispose();
       },
     ),
     { numRuns: 200 },
@@ -108,17 +107,17 @@ Deno.test("registered secrets are masked wherever they appear, even split across
 });
 
 Deno.test("argv: values of secret-bearing options are masked, flags like --with-api-key are not", () => {
-  const redactor = new Redactor();
+  const secrets = new SecretRegistry();
   assert.deepEqual(
-    maskArgv(
+    recordedArgv(
       ["login", "--with-api-key", "--store", "file", "--token", "abc", "--api-key=xyz"],
-      redactor,
+      secrets,
     ),
     ["login", "--with-api-key", "--store", "file", "--token", MASK, `--api-key=${MASK}`],
   );
-  assert.deepEqual(maskArgv(["run", "use sk-abcdefghijkl123 please"], redactor), [
-    "run",
-    `use ${MASK} please`,
+  assert.deepEqual(recordedArgv(["logout", "--note=sk-abcdefghijkl123"], secrets), [
+    "logout",
+    `--note=${MASK}`,
   ]);
 });
 
@@ -133,7 +132,7 @@ Deno.test("config.toml: secret-looking string values are masked, settings stay r
     'experimental_bearer_token = "tok-123456"',
     'http_headers = { "Authorization" = "Bearer abcdefghijklmnop" }',
   ].join("\n");
-  const out = maskConfigToml(text, new Redactor());
+  const out = maskConfigToml(text, new SecretRegistry());
   assert.ok(out.includes('model = "o4"'));
   assert.ok(out.includes('cli_auth_credentials_store = "keyring"'));
   assert.ok(out.includes("model_max_output_tokens = 2000"));
@@ -144,7 +143,7 @@ Deno.test("config.toml: secret-looking string values are masked, settings stay r
 
 Deno.test("capture redacts a record before it enters the ring", () => {
   const secrets = new SecretRegistry();
-  const capture = new FeedbackCapture({ redactor: new Redactor(secrets), capacity: 4096 });
+  const capture = new FeedbackCapture({ secrets, capacity: 4096 });
   secrets.register("opaque-refresh-777");
   capture.sink({
     ...record(""),
@@ -172,26 +171,31 @@ Deno.test("capture keeps properties the message did not interpolate", () => {
 
 Deno.test("a secret registered after it was logged is masked in the capture's text", () => {
   const secrets = new SecretRegistry();
-  const capture = new FeedbackCapture({ redactor: new Redactor(secrets), capacity: 4096 });
+  const capture = new FeedbackCapture({ secrets, capacity: 4096 });
   capture.sink(record("read value late-secret-42 from stdin"));
   secrets.register("late-secret-42");
   assert.ok(!capture.text().includes("late-secret-42"));
 });
 
 Deno.test("tags come from the feedback_tags category, at most 64 keys, values redacted", () => {
-  const capture = new FeedbackCapture({ capacity: 1 << 16 });
-  for (let i = 0; i < 100; i++) {
-    capture.sink(record("tag", { [`key${i}`]: `value${i}` }, ["cdx", "feedback_tags"]));
-  }
-  capture.sink(record("tag", { key0: "updated", extra: "ignored" }, ["cdx", "feedback_tags"]));
-  capture.sink(record("tag", { auth: "Bearer abcdefghijklmnopq" }, ["cdx", "feedback_tags"]));
+  const secrets = new SecretRegistry();
+  secrets.register("registered-tag-secret-42");
+  const capture = new FeedbackCapture({ secrets, capacity: 1 << 16 });
+  const tag = (properties: Record<string, unknown>) =>
+    capture.sink(record("tag", properties, ["cdx", "feedback_tags"]));
+  tag({ auth: "Bearer abcdefghijklmnopq", account: "acct registered-tag-secret-42" });
+  for (let i = 0; i < 100; i++) tag({ [`key${i}`]: `value${i}` });
+  tag({ key0: "updated", extra: "ignored" });
   capture.sink(record("not a tag", { other: "x" }, ["cdx", "auth"]));
   const tags = capture.tags();
   assert.equal(Object.keys(tags).length, MAX_TAG_KEYS);
+  assert.equal(tags.auth, `Bearer ${MASK}`);
+  assert.equal(tags.account, `acct ${MASK}`);
   assert.equal(tags.key0, "updated");
+  assert.equal(tags.key61, "value61");
+  assert.equal(tags.key62, undefined, "the 65th key is dropped");
   assert.equal(tags.extra, undefined);
   assert.equal(tags.other, undefined);
-  assert.equal(tags.key63, "value63");
 });
 
 Deno.test("the installed capture receives every level, trace included, while the console shows warn", async () => {

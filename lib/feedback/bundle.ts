@@ -6,8 +6,8 @@
  * @module
  */
 import { zipSync } from "fflate";
-import { parseBlocks } from "./persist.ts";
-import type { Redactor } from "../redact.ts";
+import { parseBlocks } from "./blocks.ts";
+import type { SecretRegistry } from "../secrets.ts";
 
 /** Largest `cdx-logs.log` in a bundle: 4 MiB. */
 export const MAX_BUNDLE_LOG_BYTES = 4 * 1024 * 1024;
@@ -43,7 +43,7 @@ export interface SelectedLogs {
 export function selectLogs(
   persisted: string,
   currentBlock: string,
-  redactor: Redactor,
+  secrets: Pick<SecretRegistry, "redact">,
   maxBytes: number = MAX_BUNDLE_LOG_BYTES,
 ): SelectedLogs {
   const blocks = [
@@ -54,7 +54,7 @@ export function selectLogs(
   const ids: string[] = [];
   let used = 0;
   for (let i = blocks.length - 1; i >= 0; i--) {
-    const raw = redactor.redact(blocks[i].raw);
+    const raw = secrets.redact(blocks[i].raw);
     const size = encoder.encode(raw).length;
     if (used + size > maxBytes) {
       if (chosen.length === 0) {

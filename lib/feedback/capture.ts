@@ -12,8 +12,9 @@
 import type { LogLevel as LogTapeLevel, LogRecord, Sink } from "@logtape/logtape";
 import { renderMessage, setCaptureSink } from "../log.ts";
 import type { Context } from "../context.ts";
+import { MASK_FAILED, SecretRegistry } from "../secrets.ts";
 import { ByteRing, DEFAULT_RING_CAPACITY } from "./ring.ts";
-import { Redactor } from "../redact.ts";
+import { type PersistSettings, persistSettings } from "./settings.ts";
 
 /** The category whose records carry tags, as codex's `feedback_tags` target. */
 export const FEEDBACK_TAGS_CATEGORY: readonly string[] = ["cdx", "feedback_tags"];
@@ -34,8 +35,8 @@ const LEVEL_LABEL: Record<LogTapeLevel, string> = {
 export interface FeedbackCaptureOptions {
   /** Ring capacity in bytes (default 4 MiB). */
   capacity?: number;
-  /** Redactor to use (default: patterns only, no exact values). */
-  redactor?: Redactor;
+  /** The secrets to mask (default: an empty registry, so patterns only). */
+  secrets?: SecretRegistry;
 }
 
 /**
@@ -43,7 +44,7 @@ export interface FeedbackCaptureOptions {
  *
  * @example
  * ```ts
- * const capture = new FeedbackCapture({ redactor: new Redactor(ctx.secrets) });
+ * const capture = new FeedbackCapture({ secrets: ctx.secrets });
  * setCaptureSink(capture.sink);
  * // ... later
  * const text = capture.text();
@@ -52,8 +53,8 @@ export interface FeedbackCaptureOptions {
 export class FeedbackCapture {
   /** The ring holding the redacted log lines. */
   readonly ring: ByteRing;
-  /** The redactor applied to every line and tag. */
-  readonly redactor: Redactor;
+  /** The secrets masked in every line and tag. */
+  readonly secrets: SecretRegistry;
   /** The LogTape sink to attach. */
   readonly sink: Sink;
   #tags = new Map<string, string>();
@@ -64,15 +65,28 @@ export class FeedbackCapture {
 
   constructor(options: FeedbackCaptureOptions = {}) {
     this.ring = new ByteRing(options.capacity ?? DEFAULT_RING_CAPACITY);
-    this.redactor = options.redactor ?? new Redactor();
+    this.secrets = options.secrets ?? new SecretRegistry();
     this.sink = (record) => this.capture(record);
   }
 
-  /** Formats, redacts and stores one record (the sink body). */
+  /**
+   * Formats, redacts and stores one record (the sink body). Never throws: a
+   * record that cannot be formatted or masked is stored as a placeholder
+   * line, never raw.
+   */
   capture(record: LogRecord): void {
-    if (isTagsCategory(record.category)) this.#collectTags(record.properties);
-    const line = this.redactor.redact(this.format(record));
-    this.#store(line);
+    let line: string;
+    try {
+      if (isTagsCategory(record.category)) this.#collectTags(record.properties);
+      line = this.secrets.redact(this.format(record));
+    } catch {
+      line = `${MASK_FAILED}\n`;
+    }
+    try {
+      this.#store(line);
+    } catch {
+      // Out of memory for one line: losing it is better than failing the command.
+    }
   }
 
   /** One record as a log line: `<ISO time> <LEVEL> <category>: <message> [extra properties]`. */
@@ -100,7 +114,7 @@ export class FeedbackCapture {
    * stored are masked here too.
    */
   text(): string {
-    return this.redactor.redactValues(new TextDecoder().decode(this.ring.bytes()));
+    return this.secrets.redactValues(new TextDecoder().decode(this.ring.bytes()));
   }
 
   #collectTags(properties: Record<string, unknown>): void {
@@ -109,7 +123,7 @@ export class FeedbackCapture {
       const value = properties[key];
       this.#tags.set(
         key,
-        this.redactor.redact(typeof value === "string" ? value : safeJson(value)),
+        this.secrets.redact(typeof value === "string" ? value : safeJson(value)),
       );
     }
   }
@@ -151,43 +165,6 @@ function safeJson(value: unknown): string {
   }
 }
 
-/** Where persistence stands for this process. */
-export interface PersistSettings {
-  /** Whether records are appended to `$CODEX_HOME/log/cdx.log` at exit. */
-  enabled: boolean;
-  /** Why not, when disabled. */
-  reason?: string;
-  /** Size cap of cdx.log in bytes. */
-  maxBytes: number;
-}
-
-/** Default cap of cdx.log: 8 MiB. */
-export const DEFAULT_LOG_MAX_BYTES = 8 * 1024 * 1024;
-
-/**
- * Persistence settings from `CDX_LOG_PERSIST` (0/false/no/off disables),
- * config `feedback.persist_logs = false`, and `CDX_LOG_MAX_BYTES` (the cap).
- */
-export function persistSettings(
-  ctx: Pick<Context, "env" | "config"> & { globals?: Pick<Context["globals"], "readOnly"> },
-): PersistSettings {
-  const raw = ctx.env.get("CDX_LOG_PERSIST");
-  const maxRaw = Number(ctx.env.get("CDX_LOG_MAX_BYTES"));
-  const maxBytes = Number.isInteger(maxRaw) && maxRaw > 0 ? maxRaw : DEFAULT_LOG_MAX_BYTES;
-  if (ctx.globals?.readOnly) return { enabled: false, reason: "read-only command", maxBytes };
-  if (raw !== undefined && /^(0|false|no|off)$/i.test(raw.trim())) {
-    return { enabled: false, reason: "CDX_LOG_PERSIST=0", maxBytes };
-  }
-  const feedback = ctx.config.values.feedback;
-  if (
-    feedback && typeof feedback === "object" &&
-    (feedback as Record<string, unknown>).persist_logs === false
-  ) {
-    return { enabled: false, reason: "config feedback.persist_logs = false", maxBytes };
-  }
-  return { enabled: true, maxBytes };
-}
-
 /** What {@linkcode installFeedbackCapture} set up for one process. */
 export interface InstalledCapture {
   /** The capture attached to the logging slot. */
@@ -225,8 +202,7 @@ export function installFeedbackCapture(
   ctx: Context,
   options: InstallOptions = {},
 ): InstalledCapture {
-  const redactor = new Redactor(ctx.secrets);
-  const capture = new FeedbackCapture({ capacity: options.capacity, redactor });
+  const capture = new FeedbackCapture({ capacity: options.capacity, secrets: ctx.secrets });
   setCaptureSink(capture.sink);
   const persist = persistSettings(ctx);
   const invocationId = crypto.randomUUID();
@@ -245,7 +221,6 @@ export function installFeedbackCapture(
     dispose() {
       setCaptureSink(undefined);
       removeHook();
-      redactor.dispose();
       installed.delete(ctx);
     },
   };

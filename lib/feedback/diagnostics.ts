@@ -1,12 +1,22 @@
 /**
- * What `cdx feedback` reports about the machine, without a secret: keychain
- * backend health, the *names* of proxy variables that are set, config.toml
- * with secret values masked, auth mode and credential store kind.
+ * What `cdx feedback` reports about the machine, without a secret: the
+ * keychain as a real probe finds it, the store and auth mode as the commands
+ * resolve them, the *names* of proxy variables that are set, and config.toml
+ * with secret values masked by structure.
  *
  * @module
  */
+import { parse, stringify } from "smol-toml";
 import type { Context } from "../context.ts";
-import { MASK, type Redactor } from "../redact.ts";
+import { MASK } from "../redact.ts";
+import type { SecretRegistry } from "../secrets.ts";
+import { deadline, TimeoutError } from "../cancel.ts";
+import { apiKeyFromEnv, openAuthStore, resolveAuthMode } from "../auth/mod.ts";
+import {
+  KeyringLockedError,
+  KeyringTimeoutError,
+  KeyringUnavailableError,
+} from "../keyring/mod.ts";
 
 /** Proxy variables codex reports (names only). */
 export const PROXY_VARIABLES: readonly string[] = [
@@ -20,97 +30,184 @@ export const PROXY_VARIABLES: readonly string[] = [
   "no_proxy",
 ];
 
-/** The proxy variables that are set (names only, never values). */
+/**
+ * The proxy variables that are set (names only, never values).
+ *
+ * @example
+ * ```ts
+ * proxyVariablesSet(mapEnv({ HTTPS_PROXY: "http://u:p@proxy:3128" })); // ["HTTPS_PROXY"]
+ * ```
+ */
 export function proxyVariablesSet(env: Context["env"]): string[] {
   return PROXY_VARIABLES.filter((name) => (env.get(name) ?? "") !== "");
 }
 
-/** The keychain backend, or why there is none. Never throws. */
-export function keychainHealth(ctx: Pick<Context, "keyring">): string {
-  try {
-    return `available: ${ctx.keyring().describe()}`;
-  } catch (error) {
-    const hint = (error as { hint?: unknown }).hint;
-    return `unavailable: ${error instanceof Error ? error.message : String(error)}${
-      typeof hint === "string" ? ` (${hint})` : ""
-    }`;
-  }
-}
-
+/** Keys whose scalar string value is a secret, at any depth. */
 const SECRET_KEY =
-  /(key|token|secret|password|passwd|pwd|dsn|cookie|bearer|authorization|credential|private|session)/i;
+  /(key|token|secret|password|passwd|passphrase|pwd|dsn|cookie|bearer|authorization|credential|private|session|signature)/i;
 /** Keys that look secret by name but hold harmless settings worth seeing. */
 const NOT_SECRET_KEYS = new Set(["cli_auth_credentials_store", "preferred_auth_method"]);
-const ASSIGNMENT = /^(\s*(?:"([^"]+)"|'([^']+)'|([\w.-]+))\s*=\s*)(["'].*)$/;
+/** Tables and arrays whose every value is masked: environments, headers, arguments. */
+const SECRET_CONTAINER = /(?:^|_)(?:env|environment|headers?|args|argv|arguments|params|set)$/i;
+/** `scheme://user:password@` anywhere in a string. */
+const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi;
+/** A query parameter whose value is a secret by its name. */
+const SECRET_QUERY =
+  /([?&][^=&#\s]*(?:key|token|secret|sig|signature|auth|code|password)[^=&#\s]*=)[^&#\s"']*/gi;
 
-/**
- * config.toml with the string values of secret-looking keys masked, then
- * redacted like log text (exact values and patterns). Comments and layout stay.
- */
-export function maskConfigToml(text: string, redactor: Redactor): string {
-  const lines = text.split("\n").map((line) => {
-    const match = ASSIGNMENT.exec(line);
-    if (!match) return line;
-    const key = (match[2] ?? match[3] ?? match[4]).split(".").pop()!;
-    if (NOT_SECRET_KEYS.has(key) || !SECRET_KEY.test(key)) return line;
-    return `${match[1]}"${MASK}"`;
-  });
-  return redactor.redact(lines.join("\n"));
+function isSecretKey(key: string): boolean {
+  return !NOT_SECRET_KEYS.has(key) && SECRET_KEY.test(key);
 }
 
-/** Auth facts safe to share. */
+/** URL user information and secret-named query values masked, wherever they occur in `text`. */
+function maskUrls(text: string): string {
+  return text.replace(USERINFO, `$1${MASK}@`).replace(SECRET_QUERY, `$1${MASK}`);
+}
+
+/** The parsed config with every secret-bearing value masked (see {@linkcode maskConfigToml}). */
+function maskValue(value: unknown, key: string, inContainer: boolean): unknown {
+  if (typeof value === "string") {
+    return inContainer || isSecretKey(key) ? MASK : maskUrls(value);
+  }
+  if (Array.isArray(value)) return value.map((v) => maskValue(v, key, inContainer));
+  if (value && typeof value === "object" && !(value instanceof Date)) {
+    const inside = inContainer || SECRET_CONTAINER.test(key);
+    return Object.fromEntries(
+      Object.entries(value).map((
+        [k, v],
+      ) => [k, maskValue(v, k, inside || SECRET_CONTAINER.test(k))]),
+    );
+  }
+  return value;
+}
+
+/** Unparsable TOML: table headers and numbers/booleans stay; every other value and comment goes. */
+function maskUnparsed(text: string): string {
+  return text.split("\n").map((line) => {
+    const trimmed = line.trim();
+    if (trimmed === "" || /^\[\[?[\w.\-"' ]+\]\]?$/.test(trimmed)) return line;
+    if (trimmed.startsWith("#")) return "# (comment left out)";
+    const assignment = /^(\s*[\w.\-"' ]+?\s*=\s*)(.*)$/.exec(line);
+    if (!assignment) return MASK;
+    return /^(true|false|[+-]?\d[\d_.eE+-]*)$/.test(assignment[2].trim())
+      ? line
+      : `${assignment[1]}"${MASK}"`;
+  }).join("\n");
+}
+
+/**
+ * config.toml as diagnostics show it, masked by structure, not by key name
+ * alone: every value under an env/headers/args-like table or array
+ * (`env = { STRIPE_SECRET_KEY = … }`, `args = ["--api-key", …]`), every URL's
+ * user information, every string whose key looks secret at any depth; then
+ * the exact values and patterns of `secrets`. The TOML is re-serialised
+ * (comments are left out: they can hold anything). Text that does not parse
+ * keeps only its table headers, keys, numbers and booleans.
+ *
+ * @example
+ * ```ts
+ * maskConfigToml('[mcp_servers.x]\nenv = { TOKEN = "abc" }\n', secrets);
+ * // '[mcp_servers.x]\nenv = { TOKEN = "[REDACTED]" }\n'
+ * ```
+ */
+export function maskConfigToml(text: string, secrets: Pick<SecretRegistry, "redact">): string {
+  let values: Record<string, unknown>;
+  try {
+    values = parse(text) as Record<string, unknown>;
+  } catch {
+    return secrets.redact(maskUrls(maskUnparsed(text)));
+  }
+  let out: string;
+  try {
+    out = stringify(maskValue(values, "", false));
+  } catch {
+    out = maskUnparsed(text);
+  }
+  return secrets.redact(maskUrls(out));
+}
+
+/** How to bound each keychain or store call of the report. */
+const PROBE_MS = 5000;
+
+/**
+ * Auth facts safe to share, resolved as the commands resolve them.
+ */
 export interface AuthSummary {
-  /** `apikey`, `chatgpt`, `none` (no credentials found) or `unknown`. */
+  /** `apikey`, `chatgpt`, `none` (no credentials stored) or `unknown` (the store failed). */
   mode: string;
-  /** Credential store kind: `file`, `keyring`, `auto` or `ephemeral`. */
+  /** The effective store mode: `file`, `keyring`, `auto` or `ephemeral`. */
   store: string;
+  /** Where the mode came from: `option`, `env`, `config` or `default`. */
+  storeSource: string;
+  /** Where the credentials were found (`keyring`, `file`, …), when they were. */
+  location?: string;
+  /** The API-key variable set in the environment (its name), which `cdx run` would use first. */
+  envApiKey?: string;
+  /** What a real keychain read answered: `works: …`, `locked: …`, `unavailable: …`, `not answering: …`. */
+  keychain: string;
+  /** Why the mode is unknown. */
+  problem?: string;
+}
+
+function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = (error as { hint?: unknown })?.hint;
+  return `${message}${typeof hint === "string" ? ` (${hint})` : ""}`;
 }
 
 /**
- * Auth mode and store kind. The mode comes from a `auth_mode` feedback tag
- * when a command logged one, else from auth.json's `auth_mode` field (every
- * string in the file is registered as a secret before anything else).
+ * ADAPTER — to be replaced by lib/auth's shared read-only `describeAuth(ctx)`
+ * once it exists, so that `login status` and the report can never disagree.
+ * Until then it uses only lib/auth's public resolvers: the store mode of
+ * `openAuthStore` (`--store` > `CDX_CREDENTIALS_STORE` > config.toml > auto),
+ * a load without migration, and a real keychain read (bounded, Ctrl-C ends
+ * it). Every value read is registered as a secret by lib/auth.
  */
-export async function authSummary(
-  ctx: Pick<Context, "env" | "config" | "globals" | "secrets">,
-  tags: Record<string, string>,
-): Promise<AuthSummary> {
-  const configured = ctx.config.values.cli_auth_credentials_store;
-  const store = ctx.env.get("CDX_CREDENTIALS_STORE") ??
-    (typeof configured === "string" ? configured : "file");
-  if (tags.auth_mode) return { mode: tags.auth_mode, store };
-  let text: string;
+export async function describeAuthForReport(ctx: Context): Promise<AuthSummary> {
+  const store = openAuthStore(ctx);
+  const summary: AuthSummary = {
+    mode: "unknown",
+    store: store.mode.mode,
+    storeSource: store.mode.source,
+    keychain: "not probed",
+  };
+  const envKey = apiKeyFromEnv(ctx);
+  if (envKey) summary.envApiKey = envKey.name;
   try {
-    text = await Deno.readTextFile(`${ctx.globals.codexHome.replace(/[\\/]+$/, "")}/auth.json`);
-  } catch {
-    return { mode: store === "file" ? "none" : "unknown", store };
+    const backend = ctx.keyring().describe();
+    const item = await deadline(store.readKeyring(), PROBE_MS, {
+      signal: ctx.signal,
+      message: `the keychain did not answer within ${PROBE_MS / 1000} s`,
+    });
+    summary.keychain = `works: ${backend} (cdx item ${item ? "present" : "absent"})`;
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    const state = error instanceof KeyringUnavailableError
+      ? "unavailable"
+      : error instanceof KeyringLockedError
+      ? "locked"
+      : error instanceof KeyringTimeoutError || error instanceof TimeoutError
+      ? "not answering"
+      : "fails";
+    summary.keychain = `${state}: ${describeError(error)}`;
   }
   try {
-    const auth = JSON.parse(text) as Record<string, unknown>;
-    registerStrings(auth, ctx.secrets);
-    const mode = typeof auth.auth_mode === "string"
-      ? auth.auth_mode
-      : typeof auth.OPENAI_API_KEY === "string"
-      ? "apikey"
-      : auth.tokens
-      ? "chatgpt"
-      : "unknown";
-    return { mode, store };
-  } catch {
-    return { mode: "unknown", store };
+    const loaded = await deadline(store.load({ migrate: false }), PROBE_MS, {
+      signal: ctx.signal,
+      message: `the credential store did not answer within ${PROBE_MS / 1000} s`,
+    });
+    summary.mode = loaded ? resolveAuthMode(loaded.auth) : "none";
+    if (loaded) summary.location = loaded.location.kind;
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    summary.problem = describeError(error);
   }
-}
-
-function registerStrings(value: unknown, secrets: Context["secrets"]): void {
-  if (typeof value === "string") secrets.register(value);
-  else if (value && typeof value === "object") {
-    for (const v of Object.values(value)) registerStrings(v, secrets);
-  }
+  return summary;
 }
 
 /** What {@linkcode diagnosticsText} needs besides the Context. */
 export interface DiagnosticsInput {
-  redactor: Redactor;
+  secrets: Pick<SecretRegistry, "redact">;
   auth: AuthSummary;
   /** e.g. "on (cap 8 MiB)" or "off (CDX_LOG_PERSIST=0)". */
   persistence: string;
@@ -121,37 +218,43 @@ export interface DiagnosticsInput {
   osRelease?: string;
 }
 
-/** The text of `diagnostics.txt`. */
+/** The text of `diagnostics.txt` (redacted). */
 export function diagnosticsText(
-  ctx: Pick<Context, "env" | "config" | "globals" | "keyring" | "version" | "os">,
+  ctx: Pick<Context, "env" | "config" | "globals" | "version" | "os">,
   input: DiagnosticsInput,
 ): string {
   const proxies = proxyVariablesSet(ctx.env);
+  const { auth } = input;
   const config = ctx.config.text === undefined
     ? "  (no config.toml)"
-    : indent(maskConfigToml(ctx.config.text, input.redactor));
-  return [
+    : indent(maskConfigToml(ctx.config.text, input.secrets));
+  const text = [
     "cdx diagnostics",
     "",
     `cdx version:      ${ctx.version}`,
     `deno:             ${input.denoVersion}`,
     `os:               ${ctx.os} ${input.arch}${input.osRelease ? ` (${input.osRelease})` : ""}`,
     `codex home:       ${ctx.globals.codexHome}`,
-    `auth mode:        ${input.auth.mode}`,
-    `credential store: ${input.auth.store}`,
+    `auth mode:        ${auth.mode}${auth.location ? ` (in ${auth.location})` : ""}${
+      auth.problem ? ` (${auth.problem})` : ""
+    }`,
+    `env API key:      ${auth.envApiKey ? `${auth.envApiKey} is set (cdx run uses it)` : "none"}`,
+    `credential store: ${auth.store} (from ${auth.storeSource})`,
     `log persistence:  ${input.persistence}`,
     `cdx.log:          ${input.logSummary}`,
     "",
     "keychain",
-    `  ${keychainHealth(ctx)}`,
+    `  ${auth.keychain}`,
     "",
     "proxy variables set (names only)",
     proxies.length ? proxies.map((n) => `  ${n}`).join("\n") : "  (none)",
     "",
-    `config.toml (${ctx.config.path || "not loaded"}; secret values masked)`,
+    `config.toml (${ctx.config.path || "not loaded"}; values under env, headers and args, ` +
+    "URL passwords and secret-looking keys masked; comments left out)",
     config,
     "",
   ].join("\n");
+  return input.secrets.redact(text);
 }
 
 function indent(text: string): string {

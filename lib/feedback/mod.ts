@@ -3,30 +3,24 @@
  * redaction), the persisted log, the bundle, and the Sentry upload.
  *
  * `cli.ts` imports `capture.ts` directly (it runs for every command and must
- * stay light); everything else goes through this module.
+ * stay light); everything else goes through this module, which only
+ * `cdx feedback` loads.
  *
  * @module
  */
 export { ByteRing, DEFAULT_RING_CAPACITY } from "./ring.ts";
-export { MASK, maskArgv, Redactor, redactPatterns } from "../redact.ts";
 export {
-  DEFAULT_LOG_MAX_BYTES,
   FEEDBACK_TAGS_CATEGORY,
   FeedbackCapture,
   installedCapture,
   installFeedbackCapture,
   MAX_TAG_KEYS,
-  persistSettings,
 } from "./capture.ts";
-export type { InstalledCapture, PersistSettings } from "./capture.ts";
-export {
-  appendBlock,
-  formatBlock,
-  type LogBlock,
-  logFilePath,
-  parseBlocks,
-  readLog,
-} from "./persist.ts";
+export type { InstalledCapture } from "./capture.ts";
+export { DEFAULT_LOG_MAX_BYTES, type PersistSettings, persistSettings } from "./settings.ts";
+export { formatBlock, type LogBlock, parseBlocks } from "./blocks.ts";
+export { appendBlock, logFilePath, readLog, UnsafeLogPathError } from "./persist.ts";
+export { recordedArgv } from "./argv.ts";
 export { buildZip, BUNDLE_FILES, formatSize, MAX_BUNDLE_LOG_BYTES, selectLogs } from "./bundle.ts";
 export {
   buildEnvelope,
@@ -37,11 +31,23 @@ export {
   parseDsn,
   sentryAuthHeader,
 } from "./envelope.ts";
-export { DEFAULT_UPLOAD_TIMEOUT_MS, uploadEnvelope, type UploadReceipt } from "./upload.ts";
-export { keychainHealth, maskConfigToml, proxyVariablesSet } from "./diagnostics.ts";
 export {
+  DEFAULT_UPLOAD_TIMEOUT_MS,
+  retryAfterSeconds,
+  uploadEnvelope,
+  type UploadReceipt,
+  uploadTimeoutMs,
+} from "./upload.ts";
+export {
+  type AuthSummary,
+  describeAuthForReport,
+  maskConfigToml,
+  proxyVariablesSet,
+} from "./diagnostics.ts";
+export {
+  checkBundlePath,
   feedbackDsn,
-  feedbackTimeoutMs,
+  type IncludedRun,
   type PreparedReport,
   prepareReport,
   reportEnvelope,

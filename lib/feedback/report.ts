@@ -8,8 +8,8 @@
 import type { Context } from "../context.ts";
 import { configString } from "../config.ts";
 import { installedCapture } from "./capture.ts";
-import { invocationBlock, parseBlocks, readLog } from "./persist.ts";
-import { Redactor } from "../redact.ts";
+import { invocationBlock, readLog } from "./persist.ts";
+import { parseBlocks } from "./blocks.ts";
 import {
   buildZip,
   BUNDLE_FILES,
@@ -18,7 +18,7 @@ import {
   selectLogs,
   textFile,
 } from "./bundle.ts";
-import { authSummary, diagnosticsText } from "./diagnostics.ts";
+import { describeAuthForReport, diagnosticsText } from "./diagnostics.ts";
 import {
   buildEnvelope,
   buildFeedbackEvent,
@@ -27,7 +27,9 @@ import {
   newEventId,
   parseDsn,
 } from "./envelope.ts";
-import { DEFAULT_UPLOAD_TIMEOUT_MS, uploadEnvelope, type UploadReceipt } from "./upload.ts";
+import { uploadEnvelope, type UploadReceipt } from "./upload.ts";
+import { dirOf, fileError, writeFileAtomic } from "../fs.ts";
+import { CdxError } from "../errors.ts";
 
 /** What the user chose. */
 export interface ReportRequest {
@@ -50,18 +52,22 @@ export interface PreparedReport {
   metadata: Record<string, unknown>;
   /** Tags collected from the logs included. */
   tags: Record<string, string>;
+  /** The invocations whose logs are included, oldest first. */
+  runs: IncludedRun[];
+}
+
+/** One invocation whose log lines are in the bundle. */
+export interface IncludedRun {
+  /** Start time as recorded (RFC 3339). */
+  start: string;
+  /** The command line as recorded (secrets masked, prompts replaced by their length). */
+  argv: string[];
 }
 
 /** The DSN from `CDX_FEEDBACK_DSN` or config `feedback.dsn`, parsed; undefined if neither is set. */
 export function feedbackDsn(ctx: Pick<Context, "env" | "config">): Dsn | undefined {
   const raw = ctx.env.get("CDX_FEEDBACK_DSN") || configString(ctx.config, "feedback.dsn");
   return raw ? parseDsn(raw) : undefined;
-}
-
-/** The upload bound: `CDX_FEEDBACK_TIMEOUT_MS` (tests) or 10 s. */
-export function feedbackTimeoutMs(ctx: Pick<Context, "env">): number {
-  const value = Number(ctx.env.get("CDX_FEEDBACK_TIMEOUT_MS"));
-  return Number.isFinite(value) && value > 0 ? value : DEFAULT_UPLOAD_TIMEOUT_MS;
 }
 
 /**
@@ -74,7 +80,7 @@ export async function prepareReport(
   request: ReportRequest,
 ): Promise<PreparedReport> {
   const installed = installedCapture(ctx);
-  const redactor = installed?.capture.redactor ?? new Redactor(ctx.secrets);
+  const secrets = ctx.secrets;
   const reportId = installed?.invocationId ?? crypto.randomUUID();
   const persisted = await readLog(ctx.globals.codexHome).catch(() => "");
   const persistedBlocks = parseBlocks(persisted).filter((b) => b.complete);
@@ -85,21 +91,23 @@ export async function prepareReport(
       startedAt: installed.startedAt,
     })
     : "";
-  const logs = selectLogs(persisted, currentBlock, redactor);
+  const logs = selectLogs(persisted, currentBlock, secrets);
   const tags: Record<string, string> = {};
+  const runs: IncludedRun[] = [];
   const includedIds = new Set(logs.invocationIds);
   for (const block of [...persistedBlocks, ...parseBlocks(currentBlock)]) {
     if (!includedIds.has(block.id)) continue;
-    for (const [k, v] of Object.entries(block.tags)) tags[k] = redactor.redact(v);
+    for (const [k, v] of Object.entries(block.tags)) tags[k] = secrets.redact(v);
+    runs.push({ start: block.start, argv: block.argv.map((a) => secrets.redact(a)) });
   }
-  const auth = await authSummary(ctx, tags);
+  const auth = await describeAuthForReport(ctx);
   const persistence = installed
     ? installed.persist.enabled
       ? `on (cap ${formatSize(installed.persist.maxBytes)})`
       : `off (${installed.persist.reason})`
     : "not installed";
   const denoVersion = Deno.version.deno;
-  const arch = Deno.build.arch;
+  const arch = ctx.arch;
   let osRelease: string | undefined;
   try {
     osRelease = Deno.osRelease();
@@ -115,15 +123,17 @@ export async function prepareReport(
     arch,
     os_release: osRelease,
     classification: request.classification,
-    note: request.note === undefined ? null : redactor.redact(request.note),
+    note: request.note === undefined ? null : secrets.redact(request.note),
     tags: request.includeLogs ? tags : {},
     invocation_ids: request.includeLogs ? logs.invocationIds : [reportId],
     logs_included: request.includeLogs,
     auth_mode: auth.mode,
     credential_store: auth.store,
+    credential_store_source: auth.storeSource,
+    keychain: auth.keychain,
   };
   const diagnostics = diagnosticsText(ctx, {
-    redactor,
+    secrets,
     auth,
     persistence,
     logSummary: `${
@@ -134,27 +144,68 @@ export async function prepareReport(
     osRelease,
   });
   const files: BundleFile[] = [
-    textFile(BUNDLE_FILES.metadata, `${JSON.stringify(metadata, null, 2)}\n`),
+    textFile(BUNDLE_FILES.metadata, secrets.redact(`${JSON.stringify(metadata, null, 2)}\n`)),
   ];
   if (request.includeLogs) files.push(textFile(BUNDLE_FILES.logs, logs.text));
   files.push(textFile(BUNDLE_FILES.diagnostics, diagnostics));
   const zip = buildZip(files, new Date(ctx.clock.now()));
-  return { reportId, request, files, zip, metadata, tags: request.includeLogs ? tags : {} };
+  return {
+    reportId,
+    request,
+    files,
+    zip,
+    metadata,
+    tags: request.includeLogs ? tags : {},
+    runs: request.includeLogs ? runs : [],
+  };
 }
 
-/** Writes the bundle (mode 0600). */
-export async function writeBundle(
-  path: string,
-  zip: Uint8Array,
-  os: typeof Deno.build.os,
-): Promise<void> {
-  await Deno.writeFile(path, zip, { mode: 0o600 });
-  if (os !== "windows") await Deno.chmod(path, 0o600);
+/**
+ * Checks, before anything is asked or built, that the bundle can be written
+ * to `path`: its directory exists and is a directory. A
+ * {@linkcode CdxError} with a hint otherwise.
+ *
+ * @example
+ * ```ts
+ * await checkBundlePath("/nonexistent/dir/x.zip"); // throws: the directory does not exist
+ * ```
+ */
+export async function checkBundlePath(path: string): Promise<void> {
+  const dir = dirOf(path);
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(dir);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new CdxError(`cannot write the report to ${path}: ${dir} does not exist`, {
+        hint: "create the directory first, or choose another --output",
+      });
+    }
+    throw fileError(error, "cannot write the report", path);
+  }
+  if (!info.isDirectory) {
+    throw new CdxError(`cannot write the report to ${path}: ${dir} is not a directory`, {
+      hint: "choose another --output",
+    });
+  }
+}
+
+/**
+ * Writes the bundle (mode 0600, atomically: a reader never sees half a zip).
+ * File-system failures are {@linkcode CdxError}s naming the path.
+ */
+export async function writeBundle(path: string, zip: Uint8Array): Promise<void> {
+  await checkBundlePath(path);
+  try {
+    await writeFileAtomic(path, zip, { mode: 0o600 });
+  } catch (error) {
+    throw fileError(error, "cannot write the report", path);
+  }
 }
 
 /** The envelope of a report: the event, plus attachments only when logs are included. */
 export function reportEnvelope(
-  ctx: Pick<Context, "version" | "os" | "clock">,
+  ctx: Pick<Context, "version" | "os" | "arch" | "clock">,
   report: PreparedReport,
   dsn: Dsn,
   eventId: string = newEventId(),
@@ -169,7 +220,7 @@ export function reportEnvelope(
     cliVersion: ctx.version,
     now,
     os: ctx.os,
-    arch: Deno.build.arch,
+    arch: ctx.arch,
     denoVersion: Deno.version.deno,
     extra: {
       auth_mode: report.metadata.auth_mode,
@@ -192,5 +243,5 @@ export function uploadReport(
   dsn: Dsn,
 ): Promise<UploadReceipt> {
   const { envelope, eventId } = reportEnvelope(ctx, report, dsn);
-  return uploadEnvelope(ctx, { dsn, envelope, eventId, timeoutMs: feedbackTimeoutMs(ctx) });
+  return uploadEnvelope(ctx, { dsn, envelope, eventId });
 }

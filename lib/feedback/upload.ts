@@ -1,18 +1,36 @@
 /**
  * The upload: POST the envelope to the DSN's envelope endpoint with
- * `X-Sentry-Auth`, bounded (10 s by default). Success is only a 2xx; every
- * other outcome is a {@linkcode CdxError} saying what happened (codex used to
- * report success when nothing arrived — openai/codex PR #23745, #28534).
+ * `X-Sentry-Auth`, through lib/http.ts's bounded request (10 s by default
+ * for a report; `CDX_REQUEST_TIMEOUT` / `[cdx] request_timeout` change it).
+ * Success is only a 2xx; every other outcome is a {@linkcode CdxError}
+ * naming the host and what happened (codex used to report success when
+ * nothing arrived — openai/codex PR #23745, #28534).
  *
  * @module
  */
 import type { Context } from "../context.ts";
-import { CancelledError, formatMs, orCancel, TimeoutError, timeoutSignal } from "../cancel.ts";
-import { CdxError, ExitCode } from "../errors.ts";
+import { CdxError } from "../errors.ts";
+import { fetchText, requestTimeoutMs } from "../http.ts";
 import { type Dsn, sentryAuthHeader } from "./envelope.ts";
 
 /** Default bound on the whole upload: 10 s (as codex). */
 export const DEFAULT_UPLOAD_TIMEOUT_MS = 10_000;
+
+/** Sentry answers with a small JSON object; anything larger is not Sentry. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * The upload bound: `CDX_REQUEST_TIMEOUT` (seconds) > config `[cdx]
+ * request_timeout` > 10 s.
+ *
+ * @example
+ * ```ts
+ * uploadTimeoutMs(ctx); // 10000 unless configured
+ * ```
+ */
+export function uploadTimeoutMs(ctx: Pick<Context, "env" | "config">): number {
+  return requestTimeoutMs(ctx, DEFAULT_UPLOAD_TIMEOUT_MS);
+}
 
 /** Options of {@linkcode uploadEnvelope}. */
 export interface UploadOptions {
@@ -20,7 +38,7 @@ export interface UploadOptions {
   envelope: Uint8Array;
   /** The event id sent (reported when the server does not echo one). */
   eventId: string;
-  /** Bound on the request, ms. */
+  /** Bound on the request, ms (default {@linkcode uploadTimeoutMs}). */
   timeoutMs?: number;
 }
 
@@ -33,93 +51,81 @@ export interface UploadReceipt {
 
 /**
  * Uploads an envelope. Resolves only after a 2xx; rejects with a
- * {@linkcode CdxError} (exit 1; 124 when the bound expires) otherwise.
- * Ctrl-C rejects with `CancelledError`.
+ * {@linkcode CdxError} otherwise (`RequestTimeoutError`, exit 124, when the
+ * server does not answer within the bound). Ctrl-C rejects with
+ * `CancelledError`.
+ *
+ * @example
+ * ```ts
+ * const { eventId } = await uploadEnvelope(ctx, { dsn, envelope, eventId: id });
+ * ```
  */
 export async function uploadEnvelope(
-  ctx: Pick<Context, "fetch" | "signal" | "logger" | "version">,
+  ctx: Pick<Context, "fetch" | "signal" | "logger" | "version" | "env" | "config" | "secrets">,
   options: UploadOptions,
 ): Promise<UploadReceipt> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS;
   const logger = ctx.logger.getChild("feedback");
   const { host } = options.dsn;
-  using bound = timeoutSignal(
-    timeoutMs,
-    ctx.signal,
-    `feedback upload timed out after ${timeoutMs} ms`,
-  );
   logger.debug("POST envelope to {host} ({bytes} bytes)", {
     host,
     bytes: options.envelope.length,
   });
-  let response: Response;
-  let body: string;
-  try {
-    response = await orCancel(
-      ctx.fetch(options.dsn.envelopeUrl, {
-        method: "POST",
-        headers: {
-          "content-type": "application/x-sentry-envelope",
-          "x-sentry-auth": sentryAuthHeader(options.dsn, ctx.version),
-        },
-        body: options.envelope as Uint8Array<ArrayBuffer>,
-        signal: bound.signal,
-      }),
-      bound.signal,
-    );
-    body = await orCancel(response.text(), bound.signal);
-  } catch (error) {
-    throw failure(error, bound.signal, ctx.signal, host, timeoutMs);
-  }
+  const response = await fetchText(ctx, options.dsn.envelopeUrl, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-sentry-envelope",
+      "x-sentry-auth": sentryAuthHeader(options.dsn, ctx.version),
+    },
+    body: options.envelope as Uint8Array<ArrayBuffer>,
+  }, {
+    what: "feedback upload",
+    timeoutMs: options.timeoutMs ?? uploadTimeoutMs(ctx),
+    maxBodyBytes: MAX_ANSWER_BYTES,
+  });
   logger.debug("upload answered {status}", { status: response.status });
-  if (response.status < 200 || response.status > 299) {
-    throw statusError(response, body, host);
-  }
-  let eventId = options.eventId;
-  try {
-    const parsed = JSON.parse(body) as { id?: unknown };
-    if (typeof parsed.id === "string" && parsed.id) eventId = parsed.id;
-  } catch {
-    // A 2xx without a JSON body still means the envelope was accepted.
-  }
-  return { eventId, status: response.status };
+  if (!response.ok) throw statusError(response.status, response.headers, response.text, host);
+  const id = (response.json as { id?: unknown } | undefined)?.id;
+  return { eventId: typeof id === "string" && id ? id : options.eventId, status: response.status };
 }
 
-function failure(
-  error: unknown,
-  bound: AbortSignal,
-  parent: AbortSignal,
-  host: string,
-  timeoutMs: number,
-): unknown {
-  if (parent.aborted) {
-    return error instanceof CancelledError ? error : new CancelledError(parent.reason);
-  }
-  if (bound.aborted && bound.reason instanceof TimeoutError) {
-    return new CdxError(`feedback upload to ${host} timed out after ${formatMs(timeoutMs)}`, {
-      exitCode: ExitCode.TIMEOUT,
-      cause: error,
-    });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new CdxError(`cannot reach ${host}: ${firstLine(message)}`, { cause: error });
+/**
+ * Seconds to wait from a `Retry-After` header (delay seconds or an HTTP
+ * date), as Sentry's `parseRetryAfterHeader` reads it; undefined when absent
+ * or unreadable.
+ *
+ * @example
+ * ```ts
+ * retryAfterSeconds("60", Date.now()); // 60
+ * ```
+ */
+export function retryAfterSeconds(header: string | null, now: number): number | undefined {
+  const trimmed = header?.trim();
+  if (!trimmed) return undefined;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }
 
-function statusError(response: Response, body: string, host: string): CdxError {
-  const status = response.status;
+function statusError(status: number, headers: Headers, body: string, host: string): CdxError {
   const detail = sentryDetail(body);
   const suffix = detail ? `: ${detail}` : "";
   if (status === 413) {
-    return new CdxError(`${host} rejected the report as too large (HTTP 413)${suffix}`);
+    return new CdxError(`${host} rejected the report as too large (HTTP 413)${suffix}`, {
+      hint: "leave the logs out with --no-logs",
+    });
   }
   if (status === 429) {
-    const retry = response.headers.get("retry-after");
+    const retry = retryAfterSeconds(headers.get("retry-after"), Date.now());
     return new CdxError(
-      `${host} is rate-limiting reports (HTTP 429${retry ? `, retry after ${retry} s` : ""})`,
+      `${host} is rate-limiting reports (HTTP 429${
+        retry === undefined ? "" : `, retry after ${retry} s`
+      })`,
     );
   }
   if (status === 401 || status === 403) {
-    return new CdxError(`${host} refused the DSN's key (HTTP ${status})${suffix}`);
+    return new CdxError(`${host} refused the DSN's key (HTTP ${status})${suffix}`, {
+      hint: "check CDX_FEEDBACK_DSN or feedback.dsn in config.toml",
+    });
   }
   return new CdxError(`${host} answered HTTP ${status}${suffix}`);
 }
@@ -127,12 +133,8 @@ function statusError(response: Response, body: string, host: string): CdxError {
 function sentryDetail(body: string): string | undefined {
   try {
     const detail = (JSON.parse(body) as { detail?: unknown }).detail;
-    return typeof detail === "string" ? firstLine(detail).slice(0, 200) : undefined;
+    return typeof detail === "string" ? detail.split("\n")[0].slice(0, 200) : undefined;
   } catch {
     return undefined;
   }
-}
-
-function firstLine(text: string): string {
-  return text.split("\n")[0];
 }
