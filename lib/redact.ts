@@ -18,8 +18,8 @@ export const MASK = "[REDACTED]";
 
 /**
  * Field names whose values are secrets in JSON bodies, form bodies, header
- * lines and `NAME=value` text. A name also matches with any prefix
- * (`STRIPE_SECRET_KEY`, `GITHUB_TOKEN`), any case.
+ * lines and `NAME=value` text. A name also matches after `_` or `-`
+ * (`STRIPE_SECRET_KEY`, `GITHUB_TOKEN`), in any case.
  */
 export const SECRET_FIELDS: readonly string[] = [
   "access_token",
@@ -71,8 +71,8 @@ interface Rule {
 
 /** An optional quote, possibly escaped (JSON inside a JSON string): `"`, `\"`, `\\\"`. */
 const Q = String.raw`(?:\\*["'])?`;
-/** A field name with any prefix (`MY_API_KEY`), so env dumps are covered too. */
-const FIELD = String.raw`\b[\w-]*?(?:${alternatives(SECRET_FIELDS)})`;
+/** A field name, also after `_` or `-` (`MY_API_KEY`), so env dumps are covered too. */
+const FIELD = String.raw`(?<![A-Za-z0-9])(?:${alternatives(SECRET_FIELDS)})`;
 
 /**
  * Groups `p1`…`p5` capture what is kept (the field name, the header name,

@@ -3,7 +3,8 @@ import { unzipSync } from "fflate";
 import { createTestContext, type Input, mapEnv, MemoryOutput } from "../lib/context.ts";
 import { CdxError, ExitCode, UsageError } from "../lib/errors.ts";
 import { KeyringUnavailableError } from "../lib/keyring/store.ts";
-import { appendBlock, formatBlock, parseBlocks } from "../lib/feedback/persist.ts";
+import { appendBlock } from "../lib/feedback/persist.ts";
+import { formatBlock, parseBlocks } from "../lib/feedback/blocks.ts";
 import { type FeedbackOptions, runFeedback } from "../commands/feedback.ts";
 import { runCdx } from "./helpers/cli.ts";
 import { withHome } from "./helpers/auth_context.ts";
@@ -104,14 +105,18 @@ Deno.test("feedback --output --yes writes a 0600 zip with metadata, logs and dia
     assert.equal(metadata.deno_version, Deno.version.deno);
     assert.equal(metadata.os, Deno.build.os);
     assert.equal(metadata.arch, Deno.build.arch);
-    assert.equal(metadata.auth_mode, "chatgpt");
-    assert.equal(metadata.credential_store, "file");
+    // The truth of the store, as the commands resolve it: nothing stored, mode auto by default
+    // (the earlier run's auth_mode tag is history, kept in tags).
+    assert.equal(metadata.auth_mode, "none");
+    assert.equal(metadata.credential_store, "auto");
+    assert.equal(metadata.credential_store_source, "default");
     assert.deepEqual(metadata.tags, { auth_mode: "chatgpt", model: "o4" });
     assert.ok(metadata.invocation_ids.includes("earlier-run"));
     assert.match(files["cdx-logs.log"], /stream started/);
 
     const diagnostics = files["diagnostics.txt"];
     assert.match(diagnostics, /unavailable: no D-Bus session bus \(install gnome-keyring\)/);
+    assert.match(diagnostics, /credential store: auto \(from default\)/);
     assert.match(diagnostics, /HTTPS_PROXY/);
     assert.match(diagnostics, /no_proxy/);
     assert.ok(!diagnostics.includes("proxypass"));

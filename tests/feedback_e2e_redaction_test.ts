@@ -17,7 +17,7 @@
 import assert from "node:assert/strict";
 import { main } from "../cli.ts";
 import { installedCapture } from "../lib/feedback/capture.ts";
-import { parseBlocks } from "../lib/feedback/persist.ts";
+import { parseBlocks } from "../lib/feedback/blocks.ts";
 import { startCodexAuthServer } from "./fakes/codex_auth_server.ts";
 import { normalStream, startResponsesServer, unauthorized } from "./fakes/responses_server.ts";
 import { startFakeSentry } from "./fakes/sentry_server.ts";

@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  appendBlock,
-  formatBlock,
-  keepNewestBlocks,
-  logFilePath,
-  parseBlocks,
-  shrinkBlock,
-} from "../lib/feedback/persist.ts";
+import { appendBlock, logFilePath } from "../lib/feedback/persist.ts";
+import { formatBlock, keepNewestBlocks, parseBlocks, shrinkBlock } from "../lib/feedback/blocks.ts";
 import { ROOT, runCdx } from "./helpers/cli.ts";
 
 const posix = Deno.build.os !== "windows";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { unzipSync } from "fflate";
-import { parseBlocks } from "../lib/feedback/persist.ts";
+import { parseBlocks } from "../lib/feedback/blocks.ts";
 import { startFakeSentry } from "./fakes/sentry_server.ts";
 import { ROOT, runCdx } from "./helpers/cli.ts";
 

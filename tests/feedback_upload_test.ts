@@ -4,7 +4,8 @@ import { createTestContext, mapEnv, MemoryOutput } from "../lib/context.ts";
 import { CdxError, ExitCode } from "../lib/errors.ts";
 import { parseDsn, sentryAuthHeader } from "../lib/feedback/envelope.ts";
 import { prepareReport, reportEnvelope } from "../lib/feedback/report.ts";
-import { appendBlock, formatBlock } from "../lib/feedback/persist.ts";
+import { appendBlock } from "../lib/feedback/persist.ts";
+import { formatBlock } from "../lib/feedback/blocks.ts";
 import { type FeedbackOptions, runFeedback } from "../commands/feedback.ts";
 import { refusedDsn, type SentryMode, startFakeSentry } from "./fakes/sentry_server.ts";
 import { runCdx } from "./helpers/cli.ts";
@@ -147,7 +148,7 @@ const failures: Array<[string, SentryMode, RegExp, number]> = [
     ExitCode.FAILURE,
   ],
   ["503", { status: 503 }, /HTTP 503/, ExitCode.FAILURE],
-  ["a hang past the bound", "hang", /timed out after 300 ms/, ExitCode.TIMEOUT],
+  ["a hang past the bound", "hang", /did not answer within 300 ms \(feedback upload\)/, ExitCode.TIMEOUT],
 ];
 
 for (const [name, mode, message, exitCode] of failures) {
@@ -156,7 +157,7 @@ for (const [name, mode, message, exitCode] of failures) {
     await withHome(async (home) => {
       const output = `${home}/report.zip`;
       const ctx = createTestContext({
-        env: mapEnv({ CDX_FEEDBACK_DSN: sentry.dsn, CDX_FEEDBACK_TIMEOUT_MS: "300" }),
+        env: mapEnv({ CDX_FEEDBACK_DSN: sentry.dsn, CDX_REQUEST_TIMEOUT: "0.3" }),
         fetch: globalThis.fetch.bind(globalThis),
         globals: { codexHome: home },
       });

@@ -30,6 +30,7 @@ import {
 import { uploadEnvelope, type UploadReceipt } from "./upload.ts";
 import { dirOf, fileError, writeFileAtomic } from "../fs.ts";
 import { CdxError } from "../errors.ts";
+import type { SecretRegistry } from "../secrets.ts";
 
 /** What the user chose. */
 export interface ReportRequest {
@@ -144,7 +145,10 @@ export async function prepareReport(
     osRelease,
   });
   const files: BundleFile[] = [
-    textFile(BUNDLE_FILES.metadata, secrets.redact(`${JSON.stringify(metadata, null, 2)}\n`)),
+    textFile(
+      BUNDLE_FILES.metadata,
+      `${JSON.stringify(redactStrings(metadata, secrets), null, 2)}\n`,
+    ),
   ];
   if (request.includeLogs) files.push(textFile(BUNDLE_FILES.logs, logs.text));
   files.push(textFile(BUNDLE_FILES.diagnostics, diagnostics));
@@ -188,6 +192,18 @@ export async function checkBundlePath(path: string): Promise<void> {
       hint: "choose another --output",
     });
   }
+}
+
+/** `value` with every string in it redacted (masking JSON text could cut a quote). */
+function redactStrings(value: unknown, secrets: Pick<SecretRegistry, "redact">): unknown {
+  if (typeof value === "string") return secrets.redact(value);
+  if (Array.isArray(value)) return value.map((v) => redactStrings(v, secrets));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, redactStrings(v, secrets)]),
+    );
+  }
+  return value;
 }
 
 /**
