@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { appendBlock, logFilePath } from "../lib/feedback/persist.ts";
+import { appendBlock, logFilePath, readLog, UnsafeLogPathError } from "../lib/feedback/persist.ts";
 import { formatBlock, keepNewestBlocks, parseBlocks, shrinkBlock } from "../lib/feedback/blocks.ts";
 import { ROOT, runCdx } from "./helpers/cli.ts";
 
@@ -211,4 +211,136 @@ Deno.test("CDX_LOG_PERSIST=0 leaves no cdx.log", async () => {
   } finally {
     await Deno.remove(home, { recursive: true });
   }
+});
+
+/** A victim file outside CODEX_HOME with known content and mode. */
+async function victim(dir: string): Promise<{ path: string; check: () => Promise<void> }> {
+  const path = `${dir}/victim.txt`;
+  await Deno.writeTextFile(path, "victim content\n");
+  await Deno.chmod(path, 0o644);
+  return {
+    path,
+    check: async () => {
+      assert.equal(await Deno.readTextFile(path), "victim content\n", "victim content unchanged");
+      assert.equal((await Deno.stat(path)).mode! & 0o777, 0o644, "victim mode unchanged");
+    },
+  };
+}
+
+Deno.test({
+  name: "cdx.log as a symbolic link to a victim: replaced by a regular file, the victim unchanged",
+  ignore: !posix,
+  fn: async () => {
+    const home = await Deno.makeTempDir();
+    const outside = await Deno.makeTempDir();
+    try {
+      const target = await victim(outside);
+      await Deno.mkdir(`${home}/log`, { mode: 0o700 });
+      await Deno.symlink(target.path, logFilePath(home));
+      const replaced: string[] = [];
+      await appendBlock(home, block("a", 2), {
+        maxBytes: 1 << 20,
+        onReplace: (m) => replaced.push(m),
+      });
+      await target.check();
+      const info = await Deno.lstat(logFilePath(home));
+      assert.ok(info.isFile && !info.isSymlink);
+      assert.equal(info.mode! & 0o777, 0o600);
+      assert.deepEqual(parseBlocks(await Deno.readTextFile(logFilePath(home))).map((b) => b.id), [
+        "a",
+      ]);
+      assert.match(replaced.join(), /was a symbolic link/);
+    } finally {
+      await Deno.remove(home, { recursive: true });
+      await Deno.remove(outside, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "cdx.log hard-linked to a victim, or with a wrong mode: rewritten as a new 0600 file",
+  ignore: !posix,
+  fn: async () => {
+    const home = await Deno.makeTempDir();
+    try {
+      await appendBlock(home, block("a", 1), { maxBytes: 1 << 20 });
+      const other = `${home}/other-name`;
+      await Deno.link(logFilePath(home), other);
+      const before = await Deno.readTextFile(other);
+      await appendBlock(home, block("b", 1), { maxBytes: 1 << 20 });
+      assert.equal(await Deno.readTextFile(other), before, "the other name keeps its content");
+      assert.equal((await Deno.stat(logFilePath(home))).nlink, 1);
+      // A regular cdx.log with a wrong mode keeps its blocks and gets 0600 back.
+      await Deno.chmod(logFilePath(home), 0o644);
+      await appendBlock(home, block("c", 1), { maxBytes: 1 << 20 });
+      assert.equal((await Deno.stat(logFilePath(home))).mode! & 0o777, 0o600);
+      const ids = parseBlocks(await Deno.readTextFile(logFilePath(home))).map((b) => b.id);
+      assert.deepEqual(ids, ["b", "c"], "the hard-linked content was not read back; b and c kept");
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a symbolic link as the log directory is refused: nothing is written into its target",
+  ignore: !posix,
+  fn: async () => {
+    const home = await Deno.makeTempDir();
+    const outside = await Deno.makeTempDir();
+    try {
+      await Deno.symlink(outside, `${home}/log`);
+      await assert.rejects(
+        appendBlock(home, block("a", 1), { maxBytes: 1 << 20 }),
+        (error) => error instanceof UnsafeLogPathError && /symbolic link/.test(error.message),
+      );
+      assert.deepEqual([...Deno.readDirSync(outside)], []);
+      assert.equal(await readLog(home), "");
+    } finally {
+      await Deno.remove(home, { recursive: true });
+      await Deno.remove(outside, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "cdx.log.lock as a symbolic link to a victim: the victim unchanged",
+  ignore: !posix,
+  fn: async () => {
+    const home = await Deno.makeTempDir();
+    const outside = await Deno.makeTempDir();
+    try {
+      const target = await victim(outside);
+      await Deno.mkdir(`${home}/log`, { mode: 0o700 });
+      await Deno.symlink(target.path, `${logFilePath(home)}.lock`);
+      await appendBlock(home, block("a", 1), { maxBytes: 1 << 20 });
+      await target.check();
+      assert.ok(!(await Deno.lstat(`${logFilePath(home)}.lock`)).isSymlink);
+    } finally {
+      await Deno.remove(home, { recursive: true });
+      await Deno.remove(outside, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "real CLI with cdx.log linked to a victim: exit 0, a warning, the victim unchanged",
+  ignore: !posix,
+  fn: async () => {
+    const home = await Deno.makeTempDir();
+    const outside = await Deno.makeTempDir();
+    try {
+      const target = await victim(outside);
+      await Deno.mkdir(`${home}/log`, { mode: 0o700 });
+      await Deno.symlink(target.path, logFilePath(home));
+      const r = await runCdx(["logout", "--no-revoke"], { env: { CODEX_HOME: home } });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /warning: replaced .*cdx\.log: it was a symbolic link/);
+      await target.check();
+      assert.equal(parseBlocks(await Deno.readTextFile(logFilePath(home))).length, 1);
+    } finally {
+      await Deno.remove(home, { recursive: true });
+      await Deno.remove(outside, { recursive: true });
+    }
+  },
 });
