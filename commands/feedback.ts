@@ -229,12 +229,12 @@ function preview(report: PreparedReport, path: string, host?: string): string {
       FILE_CONTENT[f.name] ?? ""
     }`
   );
-  const runs = report.runs.length
+  const runs = !report.request.includeLogs ? ["Logs are left out."] : report.runs.length
     ? [
       `Logs of ${report.runs.length} cdx run(s), oldest first:`,
       ...report.runs.map((r) => `  ${r.start}  cdx ${r.argv.join(" ")}`.slice(0, 160)),
     ]
-    : ["No logs are included."];
+    : ["No cdx run has been logged yet."];
   const where = host ? `upload to ${host} (a copy stays in ${path} until it succeeds)` : path;
   return [
     "",

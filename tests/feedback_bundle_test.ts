@@ -177,6 +177,18 @@ Deno.test("feedback --upload from a script without --yes is refused: nothing lea
 
 Deno.test("on a terminal feedback asks for what is missing and previews the files with sizes", async () => {
   await withHome(async (home) => {
+    await appendBlock(
+      home,
+      formatBlock({
+        id: "earlier",
+        startedAt: Date.UTC(2026, 10, 26),
+        version: "0.1.0",
+        exitCode: 0,
+        argv: ["run", "<prompt: 5 chars>"],
+        tags: {},
+      }, "2026-11-26T00:00:00.000Z DEBUG cdx.model: stream started\n"),
+      { maxBytes: 1 << 20 },
+    );
     const stderr = new MemoryOutput(true);
     const output = `${home}/r.zip`;
     const ctx = createTestContext({
@@ -191,6 +203,13 @@ Deno.test("on a terminal feedback asks for what is missing and previews the file
     assert.match(shown, /metadata\.json\s+\d+(\.\d)? (B|KiB)/);
     assert.match(shown, /diagnostics\.txt\s+\d+(\.\d)? (B|KiB)/);
     assert.match(shown, /Write .*r\.zip\? \[Y\/n\]/);
+    // The preview says what each file holds and which runs' logs are in.
+    assert.match(shown, /cdx-logs\.log\s+\S+ \S+\s+log lines of the runs below/);
+    assert.match(shown, /diagnostics\.txt\s+\S+ \S+\s+keychain state/);
+    assert.match(
+      shown,
+      /Logs of 1 cdx run\(s\), oldest first:\n  2026-11-26T00:00:00\.000Z  cdx run <prompt: 5 chars>\n/,
+    );
     const metadata = JSON.parse(unzip(await Deno.readFile(output))["metadata.json"]);
     assert.equal(metadata.classification, "bad_result");
     assert.equal(metadata.note, "the answer was off");
@@ -206,6 +225,21 @@ Deno.test("on a terminal, declining the preview writes nothing", async () => {
       globals: { codexHome: home },
     });
     assert.equal(await runFeedback(ctx, options({ output })), ExitCode.FAILURE);
+    await assert.rejects(Deno.stat(output), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("on a terminal, closing stdin at a prompt (Ctrl-D) writes nothing, exit 1", async () => {
+  await withHome(async (home) => {
+    const output = `${home}/r.zip`;
+    const stderr = new MemoryOutput(true);
+    const ctx = createTestContext({
+      stdin: ttyInput(["bug"]),
+      stderr,
+      globals: { codexHome: home },
+    });
+    assert.equal(await runFeedback(ctx, options({ output })), ExitCode.FAILURE);
+    assert.match(stderr.text(), /Cancelled; nothing was written or sent/);
     await assert.rejects(Deno.stat(output), Deno.errors.NotFound);
   });
 });

@@ -151,3 +151,51 @@ Deno.test("redaction end to end with the real login: an API key piped to `cdx lo
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("a 40 KB and a 1 MB secret logged at trace and thrown in an error: nothing throws, no line is dropped, nothing leaks on any channel", async () => {
+  const home = await Deno.makeTempDir();
+  await using sentry = startFakeSentry({ status: 200 });
+  try {
+    const medium = random(40 * 1024);
+    let huge = "";
+    while (huge.length < 1024 * 1024) huge += random(4096);
+    const dump = `${home}/ring.bin`;
+    const env = { CODEX_HOME: home, CDX_TEST_RING_DUMP: dump, CDX_FEEDBACK_DSN: sentry.dsn };
+    const logged = await runCdx(["--log-level", "trace", "logout", "--no-revoke"], {
+      entry: `${ROOT}/tests/fakes/feedback_secrets_cli.ts`,
+      env: { ...env, CDX_TEST_FAIL_WITH_SECRETS: "1" },
+      stdin: JSON.stringify({ registered: [medium, huge], unregistered: [] }),
+    });
+    assert.equal(logged.code, 1, logged.stderr.slice(0, 2000));
+    assert.match(logged.stderr, /internal error: failed with \[REDACTED\] and \[REDACTED\]\n/);
+    assert.doesNotMatch(logged.stderr, /SyntaxError|Invalid regular expression|could not mask/);
+    // Every record made it to the console, the ring and cdx.log (none dropped by a crash).
+    const ring = decoder.decode(await Deno.readFile(dump));
+    const cdxLog = await Deno.readTextFile(`${home}/log/cdx.log`);
+    for (const [place, text] of Object.entries({ stderr: logged.stderr, ring, cdxLog })) {
+      assert.equal(text.match(/value \[REDACTED\]/g)?.length, 2, `both value lines in ${place}`);
+    }
+    const [block] = parseBlocks(cdxLog);
+    assert.equal(block.exit, "1");
+    assert.match(block.body, /exit 1 after Error: failed with \[REDACTED\] and \[REDACTED\]/);
+
+    const output = `${home}/report.zip`;
+    const saved = await runCdx(["feedback", "--output", output, "--yes"], { env });
+    assert.equal(saved.code, 0, saved.stderr);
+    const uploaded = await runCdx(["feedback", "--upload", "--yes"], { env });
+    assert.equal(uploaded.code, 0, uploaded.stderr);
+    assertNoSecret(
+      {
+        stderr: logged.stderr,
+        ring,
+        "cdx.log": cdxLog,
+        ...unzipAll(await Deno.readFile(output)),
+        envelope: decoder.decode(sentry.received[0].body),
+        "feedback output": saved.stdout + saved.stderr + uploaded.stdout + uploaded.stderr,
+      },
+      [medium, huge],
+    );
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});

@@ -148,7 +148,12 @@ const failures: Array<[string, SentryMode, RegExp, number]> = [
     ExitCode.FAILURE,
   ],
   ["503", { status: 503 }, /HTTP 503/, ExitCode.FAILURE],
-  ["a hang past the bound", "hang", /did not answer within 300 ms \(feedback upload\)/, ExitCode.TIMEOUT],
+  [
+    "a hang past the bound",
+    "hang",
+    /did not answer within 300 ms \(feedback upload\)/,
+    ExitCode.TIMEOUT,
+  ],
 ];
 
 for (const [name, mode, message, exitCode] of failures) {

@@ -5,7 +5,9 @@
  * registers the first list with `ctx.secrets`, logs the values at trace in
  * the shapes cdx's modules log them (the unregistered ones in their natural
  * context, e.g. a header line), and dumps the raw ring bytes to
- * `$CDX_TEST_RING_DUMP`. Used by tests/feedback_redaction_test.ts.
+ * `$CDX_TEST_RING_DUMP`; with `$CDX_TEST_FAIL_WITH_SECRETS` set it then throws an
+ * error whose message holds every registered secret. Used by
+ * tests/feedback_redaction_test.ts.
  *
  * @module
  */
@@ -43,6 +45,10 @@ const code = await main(Deno.args, {
     }
     const dump = ctx.env.get("CDX_TEST_RING_DUMP");
     if (dump) await Deno.writeFile(dump, installedCapture(ctx)!.capture.ring.bytes());
+    if (ctx.env.get("CDX_TEST_FAIL_WITH_SECRETS")) {
+      // An unexpected error whose message holds every secret: cli.ts prints it masked.
+      throw new Error(`failed with ${input.registered.join(" and ")}`);
+    }
     return 0;
   },
 });

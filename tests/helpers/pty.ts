@@ -1,0 +1,102 @@
+/**
+ * Runs a command in a pseudo-terminal (python3's `pty` module), so a test
+ * can type at cdx's prompts and press Ctrl-C as a person does: the terminal
+ * turns `\x03` into SIGINT for the foreground process, exactly as in a real
+ * shell. Steps wait for text on the terminal (never for time); the whole
+ * run is bounded and fails with what was seen instead of hanging.
+ *
+ * @module
+ */
+import { baseEnv, cdxCommandLine } from "./cli.ts";
+
+/** One step: wait until `wait` appears (after the previous match), then type `send`. */
+export interface PtyStep {
+  wait?: string;
+  send?: string;
+}
+
+/** What the terminal showed and how the command ended. */
+export interface PtyResult {
+  code: number;
+  /** Everything written to the terminal (stdout and stderr together). */
+  output: string;
+  /** Set when a step's text did not appear within the bound. */
+  timedOutWaitingFor?: string;
+}
+
+const DRIVER = String.raw`
+import json, os, pty, select, sys, time
+argv, env, steps, bound = json.loads(sys.argv[1])
+pid, fd = pty.fork()
+if pid == 0:
+    os.execve(argv[0], argv, env)
+out = b""
+seen = 0
+deadline = time.time() + bound
+result = {}
+def pump(timeout):
+    global out
+    r, _, _ = select.select([fd], [], [], max(0, timeout))
+    if not r:
+        return True
+    try:
+        chunk = os.read(fd, 65536)
+    except OSError:
+        chunk = b""
+    if not chunk:
+        return False
+    out += chunk
+    return True
+alive = True
+for step in steps:
+    text = step.get("wait")
+    if text is not None:
+        while alive and out.find(text.encode(), seen) < 0 and time.time() < deadline:
+            alive = pump(deadline - time.time())
+        at = out.find(text.encode(), seen)
+        if at < 0:
+            result["timedOutWaitingFor"] = text
+            break
+        seen = at + len(text.encode())
+    if step.get("send") is not None:
+        try:
+            os.write(fd, step["send"].encode())
+        except OSError:
+            pass
+while alive and time.time() < deadline:
+    alive = pump(deadline - time.time())
+if alive:
+    # The terminal is still open at the bound: the command hangs.
+    os.kill(pid, 9)
+    result.setdefault("timedOutWaitingFor", "exit")
+_, status = os.waitpid(pid, 0)
+result["code"] = os.waitstatus_to_exitcode(status)
+result["output"] = out.decode("utf-8", "replace")
+print(json.dumps(result))
+`;
+
+/**
+ * Runs cdx (from source, with the binary's permissions) in a pseudo-terminal.
+ *
+ * @example
+ * ```ts
+ * const r = await runCdxInPty(["feedback"], [{ wait: "What kind", send: "\x03" }], { env });
+ * ```
+ */
+export async function runCdxInPty(
+  args: string[],
+  steps: PtyStep[],
+  options: { env?: Record<string, string>; boundSeconds?: number } = {},
+): Promise<PtyResult> {
+  const { cmd, args: pre } = cdxCommandLine();
+  const env = { ...baseEnv(options.env ?? {}), TERM: "dumb" };
+  const spec = JSON.stringify([[cmd, ...pre, ...args], env, steps, options.boundSeconds ?? 60]);
+  const out = await new Deno.Command("python3", {
+    args: ["-c", DRIVER, spec],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (out.code !== 0) throw new Error(`pty driver failed: ${stderr}`);
+  return JSON.parse(new TextDecoder().decode(out.stdout)) as PtyResult;
+}
