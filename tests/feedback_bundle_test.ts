@@ -3,6 +3,8 @@ import { unzipSync } from "fflate";
 import { createTestContext, type Input, mapEnv, MemoryOutput } from "../lib/context.ts";
 import { CdxError, ExitCode, UsageError } from "../lib/errors.ts";
 import { KeyringUnavailableError } from "../lib/keyring/store.ts";
+import { MockKeyringStore } from "../lib/keyring/memory.ts";
+import { prepareReport } from "../lib/feedback/report.ts";
 import { appendBlock } from "../lib/feedback/persist.ts";
 import { formatBlock, parseBlocks } from "../lib/feedback/blocks.ts";
 import { type FeedbackOptions, runFeedback } from "../commands/feedback.ts";
@@ -267,5 +269,56 @@ Deno.test("cdx feedback --output --yes --json (real CLI): JSON receipt, zip acce
     const ids = JSON.parse(files["metadata.json"]).invocation_ids;
     assert.equal(ids.length, 2, "the logout run and this feedback run");
     assert.match(files["cdx-logs.log"], /logout/);
+  });
+});
+
+Deno.test("diagnostics share the commands' resolvers: store mode and its source, a real keychain read, the stored auth mode", async () => {
+  await withHome(async (home) => {
+    const keyring = new MockKeyringStore();
+    const report = async (env: Record<string, string>, config: Record<string, unknown> = {}) => {
+      const ctx = createTestContext({
+        env: mapEnv(env),
+        config: { path: `${home}/config.toml`, values: config },
+        keyring: () => keyring,
+        globals: { codexHome: home },
+      });
+      const prepared = await prepareReport(ctx, { classification: "bug", includeLogs: false });
+      return {
+        metadata: prepared.metadata,
+        diagnostics: decoder.decode(prepared.files.find((f) => f.name === "diagnostics.txt")!.data),
+      };
+    };
+    const plain = await report({});
+    assert.equal(plain.metadata.credential_store, "auto");
+    assert.equal(plain.metadata.credential_store_source, "default");
+    assert.equal(plain.metadata.auth_mode, "none");
+    assert.match(String(plain.metadata.keychain), /^works: .*\(cdx item absent\)$/);
+    assert.ok(keyring.calls.some((c) => c.operation === "load"), "the keychain was really asked");
+
+    const fromConfig = await report({}, { cli_auth_credentials_store: "keyring" });
+    assert.equal(fromConfig.metadata.credential_store, "keyring");
+    assert.equal(fromConfig.metadata.credential_store_source, "config");
+    const fromEnv = await report({
+      CDX_CREDENTIALS_STORE: "file",
+      OPENAI_API_KEY: "sk-env-key-123456789",
+    });
+    assert.equal(fromEnv.metadata.credential_store, "file");
+    assert.match(fromEnv.diagnostics, /credential store: file \(from env\)/);
+    assert.match(fromEnv.diagnostics, /env API key:\s+OPENAI_API_KEY is set/);
+    assert.ok(!fromEnv.diagnostics.includes("sk-env-key-123456789"));
+
+    await Deno.writeTextFile(
+      `${home}/auth.json`,
+      JSON.stringify({ auth_mode: "apikey", OPENAI_API_KEY: "sk-stored-key-0123456789" }),
+    );
+    const stored = await report({ CDX_CREDENTIALS_STORE: "file" });
+    assert.equal(stored.metadata.auth_mode, "apikey");
+    assert.match(stored.diagnostics, /auth mode:\s+apikey \(in file\)/);
+    assert.ok(!JSON.stringify(stored).includes("sk-stored-key-0123456789"));
+
+    keyring.inject({ failure: "locked" });
+    const locked = await report({});
+    assert.match(String(locked.metadata.keychain), /^locked: mock keychain locked/);
+    assert.match(locked.diagnostics, /keychain\n {2}locked: /);
   });
 });

@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
-import { parseEnvelope } from "@sentry/core";
+import {
+  createEnvelope,
+  dsnFromString,
+  parseEnvelope,
+  parseRetryAfterHeader,
+  serializeEnvelope,
+} from "@sentry/core";
 import { createTestContext, mapEnv, MemoryOutput } from "../lib/context.ts";
 import { CdxError, ExitCode } from "../lib/errors.ts";
-import { parseDsn, sentryAuthHeader } from "../lib/feedback/envelope.ts";
+import { buildEnvelope, parseDsn, sentryAuthHeader } from "../lib/feedback/envelope.ts";
+import { retryAfterSeconds } from "../lib/feedback/upload.ts";
 import { prepareReport, reportEnvelope } from "../lib/feedback/report.ts";
 import { appendBlock } from "../lib/feedback/persist.ts";
 import { formatBlock } from "../lib/feedback/blocks.ts";
@@ -219,4 +226,67 @@ Deno.test("no DSN configured (real CLI): clear error suggesting --output, exit 1
     assert.match(r.stderr, /no feedback DSN/);
     assert.match(r.stderr, /hint: .*--output/);
   });
+});
+
+Deno.test("the hand-written DSN parser, envelope and Retry-After reading agree with @sentry/core's", () => {
+  for (
+    const raw of [
+      "https://abc123@o33249.ingest.us.sentry.io/4510195390611458",
+      "http://k@host:9000/sentry/7",
+      "https://public:secret@self.hosted.example/prefix/deep/12",
+    ]
+  ) {
+    const ours = parseDsn(raw);
+    const theirs = dsnFromString(raw)!;
+    assert.equal(ours.publicKey, theirs.publicKey);
+    assert.equal(ours.projectId, theirs.projectId);
+    assert.equal(ours.protocol, theirs.protocol);
+    assert.equal(ours.host, theirs.host + (theirs.port ? `:${theirs.port}` : ""));
+    assert.equal(ours.pathPrefix, theirs.path ? `/${theirs.path}` : "");
+  }
+  const dsn = parseDsn("http://publickey123@127.0.0.1:9/4242");
+  const event = { event_id: "0".repeat(32), sdk: { name: "cdx", version: "1" }, message: "m" };
+  const attachment = {
+    filename: "cdx-logs.log",
+    contentType: "text/plain",
+    data: new TextEncoder().encode("line one\nline two\n"),
+  };
+  const ours = parseEnvelope(buildEnvelope(dsn, event, [attachment], 0));
+  const theirs = parseEnvelope(serializeEnvelope(createEnvelope(
+    { event_id: event.event_id, dsn: dsn.raw, sent_at: new Date(0).toISOString(), sdk: event.sdk },
+    [
+      // deno-lint-ignore no-explicit-any
+      [{ type: "event" }, event as any],
+      [{
+        type: "attachment",
+        length: attachment.data.length,
+        filename: attachment.filename,
+        content_type: attachment.contentType,
+        attachment_type: "event.attachment",
+      }, attachment.data],
+    ],
+  )));
+  assert.deepEqual(ours[0], theirs[0]);
+  const strip = ([h, p]: [Record<string, unknown>, unknown]) => {
+    const { length: _length, ...rest } = h;
+    const text = p instanceof Uint8Array ? decoder.decode(p) : JSON.stringify(p);
+    try {
+      return [rest, JSON.parse(text)];
+    } catch {
+      return [rest, text];
+    }
+  };
+  assert.deepEqual(
+    (ours[1] as unknown as Item[]).map(strip),
+    (theirs[1] as unknown as Item[]).map(strip),
+  );
+  const now = Date.UTC(2026, 0, 1);
+  for (const header of ["60", "0", "Thu, 01 Jan 2026 00:01:30 GMT", "soon"]) {
+    const theirs = parseRetryAfterHeader(header, now);
+    assert.equal(
+      (retryAfterSeconds(header, now) ?? 60) * 1000,
+      theirs,
+      `Retry-After: ${header}`,
+    );
+  }
 });
