@@ -9,7 +9,8 @@ import { cancelledFrom, orCancel } from "./cancel.ts";
 
 const encoder = new TextEncoder();
 
-type Writer = {
+/** What {@linkcode denoOutput} writes to: `Deno.stdout`, `Deno.stderr` or a test double. */
+export type Writer = {
   write(p: Uint8Array): Promise<number>;
   writeSync(p: Uint8Array): number;
   isTerminal(): boolean;
@@ -53,6 +54,7 @@ export function denoOutput(file: Writer, color: boolean): Output {
 
 /** What {@linkcode lineReader} reads from: `Deno.stdin` or a test double. */
 export interface ByteSource {
+  /** Reads up to `p.length` bytes; null at end of input. */
   read(p: Uint8Array): Promise<number | null>;
 }
 

@@ -85,7 +85,9 @@ const RULES: readonly Rule[] = [
   { source: String.raw`\bsk-[\w-]{8,}`, triggers: ["sk-"] },
   // Headers: `Authorization: …`, `"cookie":"…"`, `set-cookie=…` up to the end of the value.
   {
-    source: String.raw`(?<p1>(?<![A-Za-z0-9])(?:${alternatives(SECRET_HEADERS)})${Q}\s*[:=]\s*${Q})[^\r\n"'\\]+`,
+    source: String.raw`(?<p1>(?<![A-Za-z0-9])(?:${
+      alternatives(SECRET_HEADERS)
+    })${Q}\s*[:=]\s*${Q})[^\r\n"'\\]+`,
     triggers: SECRET_HEADERS,
   },
   // `Bearer <token>` anywhere (a header value logged on its own).

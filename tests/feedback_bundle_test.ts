@@ -210,7 +210,7 @@ Deno.test("on a terminal feedback asks for what is missing and previews the file
     assert.match(shown, /diagnostics\.txt\s+\S+ \S+\s+keychain state/);
     assert.match(
       shown,
-      /Logs of 1 cdx run\(s\), oldest first:\n  2026-11-26T00:00:00\.000Z  cdx run <prompt: 5 chars>\n/,
+      /Logs of 1 cdx run\(s\), oldest first:\n {2}2026-11-26T00:00:00\.000Z {2}cdx run <prompt: 5 chars>\n/,
     );
     const metadata = JSON.parse(unzip(await Deno.readFile(output))["metadata.json"]);
     assert.equal(metadata.classification, "bad_result");

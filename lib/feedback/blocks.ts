@@ -23,26 +23,33 @@ const decoder = new TextDecoder();
 
 /** What goes in an invocation header. */
 export interface InvocationHeader {
+  /** The invocation id. */
   id: string;
   /** Start time, ms since the epoch. */
   startedAt: number;
+  /** cdx's version. */
   version: string;
   /** Exit code, or undefined while still running. */
   exitCode?: number;
   /** argv, already masked. */
   argv: readonly string[];
+  /** Report tags collected by the invocation (redacted). */
   tags: Record<string, string>;
 }
 
 /** One block of cdx.log. */
 export interface LogBlock {
+  /** The invocation id. */
   id: string;
   /** ISO start time as written. */
   start: string;
+  /** cdx's version as written. */
   version: string;
   /** Exit code as written (`"running"` for the current process). */
   exit: string;
+  /** The recorded argv (secrets masked, prompts replaced by their length). */
   argv: string[];
+  /** Report tags (redacted). */
   tags: Record<string, string>;
   /** The log lines. */
   body: string;

@@ -21,7 +21,9 @@ export const BUNDLE_FILES = {
 
 /** One file of the bundle. */
 export interface BundleFile {
+  /** File name inside the zip. */
   name: string;
+  /** File content. */
   data: Uint8Array;
 }
 
@@ -29,6 +31,7 @@ const encoder = new TextEncoder();
 
 /** The logs of recent invocations selected for a bundle. */
 export interface SelectedLogs {
+  /** The selected blocks, oldest first, redacted. */
   text: string;
   /** Ids of the invocations included, oldest first. */
   invocationIds: string[];

@@ -10,6 +10,9 @@
  * @module
  */
 import type { LogLevel as LogTapeLevel, LogRecord, Sink } from "@logtape/logtape";
+
+/** LogTape's record and sink types, as the capture receives and provides them. */
+export type { LogRecord, Sink };
 import { renderMessage, setCaptureSink } from "../log.ts";
 import type { Context } from "../context.ts";
 import { MASK_FAILED, SecretRegistry } from "../secrets.ts";
@@ -56,6 +59,7 @@ export class FeedbackCapture {
   /** The secrets masked in every line and tag. */
   readonly secrets: SecretRegistry;
   /** The LogTape sink to attach. */
+  /** The LogTape sink to attach (`setCaptureSink`). */
   readonly sink: Sink;
   #tags = new Map<string, string>();
   #encoder = new TextEncoder();
@@ -63,6 +67,7 @@ export class FeedbackCapture {
   #lastSecond = -1;
   #lastSecondText = "";
 
+  /** A capture with its own ring; `secrets` defaults to an empty registry (patterns only). */
   constructor(options: FeedbackCaptureOptions = {}) {
     this.ring = new ByteRing(options.capacity ?? DEFAULT_RING_CAPACITY);
     this.secrets = options.secrets ?? new SecretRegistry();

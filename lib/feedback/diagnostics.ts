@@ -207,14 +207,19 @@ export async function describeAuthForReport(ctx: Context): Promise<AuthSummary> 
 
 /** What {@linkcode diagnosticsText} needs besides the Context. */
 export interface DiagnosticsInput {
+  /** Masks every text of the report. */
   secrets: Pick<SecretRegistry, "redact">;
+  /** Auth facts (see {@linkcode describeAuthForReport}). */
   auth: AuthSummary;
   /** e.g. "on (cap 8 MiB)" or "off (CDX_LOG_PERSIST=0)". */
   persistence: string;
   /** Size of cdx.log and how many invocations it holds. */
   logSummary: string;
+  /** Deno's version. */
   denoVersion: string;
+  /** CPU architecture. */
   arch: string;
+  /** The OS release, when the permission allows reading it. */
   osRelease?: string;
 }
 

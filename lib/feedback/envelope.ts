@@ -30,11 +30,15 @@ export function classificationLevel(classification: Classification): "error" | "
 
 /** A parsed DSN: `https://<public key>@<host>/<project id>`. */
 export interface Dsn {
+  /** `http` or `https`. */
   protocol: string;
+  /** The DSN's public key (`sentry_key`). */
   publicKey: string;
+  /** Host and port. */
   host: string;
   /** Path before the project id (self-hosted Sentry under a prefix). */
   pathPrefix: string;
+  /** The project id (last path segment). */
   projectId: string;
   /** The envelope endpoint: `<protocol>://<host><prefix>/api/<project>/envelope/`. */
   envelopeUrl: string;
@@ -79,8 +83,11 @@ export function sentryAuthHeader(dsn: Dsn, clientVersion: string): string {
 
 /** An attachment item. */
 export interface EnvelopeAttachment {
+  /** File name shown in Sentry. */
   filename: string;
+  /** MIME type. */
   contentType: string;
+  /** The attachment's bytes (an empty one is left out). */
   data: Uint8Array;
 }
 
@@ -90,15 +97,21 @@ export interface FeedbackEventInput {
   eventId: string;
   /** The report (session) id shown in the message and the `thread_id` tag. */
   sessionId: string;
+  /** What kind of report this is. */
   classification: Classification;
+  /** The user's note (the exception value). */
   note?: string;
   /** Tags collected from logs (added without overwriting codex's own). */
   collectedTags: Record<string, string>;
+  /** cdx's version. */
   cliVersion: string;
   /** Wall clock, ms since the epoch. */
   now: number;
+  /** OS name (`linux`, `darwin`, `windows`). */
   os: string;
+  /** CPU architecture. */
   arch: string;
+  /** Deno's version. */
   denoVersion: string;
   /** Non-secret facts for `contexts` (auth mode, store kind, invocation ids). */
   extra?: Record<string, unknown>;

@@ -60,6 +60,7 @@ export interface AppendOptions {
 
 /** The log directory or file is not something cdx may write through. */
 export class UnsafeLogPathError extends CdxError {
+  /** A refusal naming the path and what is wrong with it. */
   constructor(readonly path: string, what: string) {
     super(`not keeping logs: ${path} ${what}`, {
       hint: "remove it; cdx recreates it as a private directory on its next run",
@@ -253,10 +254,15 @@ export interface CapturedRecords {
 
 /** What {@linkcode persistInvocation} needs. */
 export interface PersistRequest {
+  /** The records to persist. */
   capture: CapturedRecords;
+  /** This invocation's id. */
   invocationId: string;
+  /** When it started, ms since the epoch. */
   startedAt: number;
+  /** The exit code (undefined while running). */
   exitCode?: number;
+  /** Persistence settings in force (the cap). */
   persist: PersistSettings;
 }
 

@@ -34,7 +34,9 @@ import type { SecretRegistry } from "../secrets.ts";
 
 /** What the user chose. */
 export interface ReportRequest {
+  /** What kind of report this is. */
   classification: Classification;
+  /** The user's note, if any. */
   note?: string;
   /** Whether `cdx-logs.log` goes in (and attachments in the upload). */
   includeLogs: boolean;
@@ -44,6 +46,7 @@ export interface ReportRequest {
 export interface PreparedReport {
   /** The report (session) id: this invocation's id. */
   reportId: string;
+  /** What the user chose. */
   request: ReportRequest;
   /** Files of the bundle, in zip order. */
   files: BundleFile[];

@@ -33,6 +33,7 @@ export class ByteRing {
   #length = 0;
   #written = 0;
 
+  /** A ring holding at most `capacity` bytes (allocated as records arrive). */
   constructor(capacity: number = DEFAULT_RING_CAPACITY) {
     if (!Number.isInteger(capacity) || capacity <= 0) {
       throw new RangeError(`ring capacity must be a positive integer, got ${capacity}`);

@@ -34,7 +34,9 @@ export function uploadTimeoutMs(ctx: Pick<Context, "env" | "config">): number {
 
 /** Options of {@linkcode uploadEnvelope}. */
 export interface UploadOptions {
+  /** Where to send it. */
   dsn: Dsn;
+  /** The serialised envelope. */
   envelope: Uint8Array;
   /** The event id sent (reported when the server does not echo one). */
   eventId: string;
@@ -46,6 +48,7 @@ export interface UploadOptions {
 export interface UploadReceipt {
   /** The event id the server acknowledged. */
   eventId: string;
+  /** The HTTP status (2xx). */
   status: number;
 }
 
