@@ -5,6 +5,7 @@ import { CdxError, ExitCode, UsageError } from "../lib/errors.ts";
 import { KeyringUnavailableError } from "../lib/keyring/store.ts";
 import { MockKeyringStore } from "../lib/keyring/memory.ts";
 import { prepareReport } from "../lib/feedback/report.ts";
+import { authStatus } from "../lib/auth/mod.ts";
 import { appendBlock } from "../lib/feedback/persist.ts";
 import { formatBlock, parseBlocks } from "../lib/feedback/blocks.ts";
 import { type FeedbackOptions, runFeedback } from "../commands/feedback.ts";
@@ -117,7 +118,7 @@ Deno.test("feedback --output --yes writes a 0600 zip with metadata, logs and dia
     assert.match(files["cdx-logs.log"], /stream started/);
 
     const diagnostics = files["diagnostics.txt"];
-    assert.match(diagnostics, /unavailable: no D-Bus session bus \(install gnome-keyring\)/);
+    assert.match(diagnostics, /keychain\n {2}unavailable: no D-Bus session bus\n/);
     assert.match(diagnostics, /credential store: auto \(from default\)/);
     assert.match(diagnostics, /HTTPS_PROXY/);
     assert.match(diagnostics, /no_proxy/);
@@ -272,7 +273,7 @@ Deno.test("cdx feedback --output --yes --json (real CLI): JSON receipt, zip acce
   });
 });
 
-Deno.test("diagnostics share the commands' resolvers: store mode and its source, a real keychain read, the stored auth mode", async () => {
+Deno.test("diagnostics say what `login status` says: store mode and its source, a real keychain read, the active credential", async () => {
   await withHome(async (home) => {
     const keyring = new MockKeyringStore();
     const report = async (env: Record<string, string>, config: Record<string, unknown> = {}) => {
@@ -283,7 +284,9 @@ Deno.test("diagnostics share the commands' resolvers: store mode and its source,
         globals: { codexHome: home },
       });
       const prepared = await prepareReport(ctx, { classification: "bug", includeLogs: false });
+      const status = await authStatus(ctx);
       return {
+        status,
         metadata: prepared.metadata,
         diagnostics: decoder.decode(prepared.files.find((f) => f.name === "diagnostics.txt")!.data),
       };
@@ -292,19 +295,23 @@ Deno.test("diagnostics share the commands' resolvers: store mode and its source,
     assert.equal(plain.metadata.credential_store, "auto");
     assert.equal(plain.metadata.credential_store_source, "default");
     assert.equal(plain.metadata.auth_mode, "none");
-    assert.match(String(plain.metadata.keychain), /^works: .*\(cdx item absent\)$/);
-    assert.ok(keyring.calls.some((c) => c.operation === "load"), "the keychain was really asked");
+    assert.equal(plain.status.state, "not_logged_in");
+    assert.match(String(plain.metadata.keychain), /^ok/);
+    assert.ok(keyring.calls.some((c) => c.operation === "load"), "the keychain was really read");
 
     const fromConfig = await report({}, { cli_auth_credentials_store: "keyring" });
     assert.equal(fromConfig.metadata.credential_store, "keyring");
     assert.equal(fromConfig.metadata.credential_store_source, "config");
+
     const fromEnv = await report({
       CDX_CREDENTIALS_STORE: "file",
       OPENAI_API_KEY: "sk-env-key-123456789",
     });
     assert.equal(fromEnv.metadata.credential_store, "file");
+    assert.equal(fromEnv.metadata.keychain, "unused");
+    assert.equal(fromEnv.metadata.auth_mode, fromEnv.status.auth_mode);
     assert.match(fromEnv.diagnostics, /credential store: file \(from env\)/);
-    assert.match(fromEnv.diagnostics, /env API key:\s+OPENAI_API_KEY is set/);
+    assert.match(fromEnv.diagnostics, /auth mode:\s+apikey \(from OPENAI_API_KEY\)/);
     assert.ok(!fromEnv.diagnostics.includes("sk-env-key-123456789"));
 
     await Deno.writeTextFile(
@@ -314,11 +321,14 @@ Deno.test("diagnostics share the commands' resolvers: store mode and its source,
     const stored = await report({ CDX_CREDENTIALS_STORE: "file" });
     assert.equal(stored.metadata.auth_mode, "apikey");
     assert.match(stored.diagnostics, /auth mode:\s+apikey \(in file\)/);
-    assert.ok(!JSON.stringify(stored).includes("sk-stored-key-0123456789"));
+    assert.ok(!JSON.stringify(stored.metadata).includes("sk-stored-key-0123456789"));
+    assert.ok(!stored.diagnostics.includes("sk-stored-key-0123456789"));
 
     keyring.inject({ failure: "locked" });
-    const locked = await report({});
-    assert.match(String(locked.metadata.keychain), /^locked: mock keychain locked/);
-    assert.match(locked.diagnostics, /keychain\n {2}locked: /);
+    const locked = await report({ CDX_CREDENTIALS_STORE: "keyring" });
+    assert.equal(locked.status.state, "unknown");
+    assert.equal(locked.metadata.auth_mode, "unknown", "a locked keychain is never 'none'");
+    assert.match(String(locked.metadata.keychain), /^unreadable: .*locked/);
+    assert.match(locked.diagnostics, /keychain\n {2}unreadable: /);
   });
 });

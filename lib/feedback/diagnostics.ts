@@ -10,13 +10,7 @@ import { parse, stringify } from "smol-toml";
 import type { Context } from "../context.ts";
 import { MASK } from "../redact.ts";
 import type { SecretRegistry } from "../secrets.ts";
-import { deadline, TimeoutError } from "../cancel.ts";
-import { apiKeyFromEnv, openAuthStore, resolveAuthMode } from "../auth/mod.ts";
-import {
-  KeyringLockedError,
-  KeyringTimeoutError,
-  KeyringUnavailableError,
-} from "../keyring/mod.ts";
+import { authStatus } from "../auth/mod.ts";
 
 /** Proxy variables codex reports (names only). */
 export const PROXY_VARIABLES: readonly string[] = [
@@ -126,83 +120,64 @@ export function maskConfigToml(text: string, secrets: Pick<SecretRegistry, "reda
   return secrets.redact(maskUrls(out));
 }
 
-/** How to bound each keychain or store call of the report. */
-const PROBE_MS = 5000;
-
-/**
- * Auth facts safe to share, resolved as the commands resolve them.
- */
+/** Auth facts safe to share: what `cdx login status` says, from the same function. */
 export interface AuthSummary {
-  /** `apikey`, `chatgpt`, `none` (no credentials stored) or `unknown` (the store failed). */
+  /**
+   * `apikey` or `chatgpt` (logged in), `none` (nothing stored), or `unknown`
+   * (the keychain could not be read).
+   */
   mode: string;
+  /** Where the active credential comes from: `env` (an API-key variable) or `store`. */
+  source?: string;
+  /** The variable holding it, when `source` is `env` (its name, never its value). */
+  envVar?: string;
   /** The effective store mode: `file`, `keyring`, `auto` or `ephemeral`. */
   store: string;
   /** Where the mode came from: `option`, `env`, `config` or `default`. */
   storeSource: string;
-  /** Where the credentials were found (`keyring`, `file`, …), when they were. */
+  /** Where the stored credentials were found (`keyring`, `file`, …). */
   location?: string;
-  /** The API-key variable set in the environment (its name), which `cdx run` would use first. */
-  envApiKey?: string;
-  /** What a real keychain read answered: `works: …`, `locked: …`, `unavailable: …`, `not answering: …`. */
+  /**
+   * What reading the keychain answered: `ok: <backend>`, `unused` (the
+   * mode does not use it), `unavailable: …` or `unreadable: …` (locked, not
+   * answering).
+   */
   keychain: string;
-  /** Why the mode is unknown. */
-  problem?: string;
-}
-
-function describeError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const hint = (error as { hint?: unknown })?.hint;
-  return `${message}${typeof hint === "string" ? ` (${hint})` : ""}`;
 }
 
 /**
- * ADAPTER — to be replaced by lib/auth's shared read-only `describeAuth(ctx)`
- * once it exists, so that `login status` and the report can never disagree.
- * Until then it uses only lib/auth's public resolvers: the store mode of
- * `openAuthStore` (`--store` > `CDX_CREDENTIALS_STORE` > config.toml > auto),
- * a load without migration, and a real keychain read (bounded, Ctrl-C ends
- * it). Every value read is registered as a secret by lib/auth.
+ * The auth facts of the report, from lib/auth's read-only `authStatus` —
+ * the function behind `cdx login status` — so the two never disagree: the
+ * store mode of the commands' resolver, the stored credentials (or the
+ * API-key variable `cdx run` would use), and what a real keychain read
+ * answered. Writes nothing; every value read is registered as a secret by
+ * lib/auth.
+ *
+ * @example
+ * ```ts
+ * const auth = await describeAuthForReport(ctx); // { mode: "chatgpt", store: "auto", … }
+ * ```
  */
 export async function describeAuthForReport(ctx: Context): Promise<AuthSummary> {
-  const store = openAuthStore(ctx);
-  const summary: AuthSummary = {
-    mode: "unknown",
-    store: store.mode.mode,
-    storeSource: store.mode.source,
-    keychain: "not probed",
+  const status = await authStatus(ctx);
+  const keychain = status.store.keychain === "ok"
+    ? `ok${status.store.backend ? `: ${status.store.backend}` : ""}`
+    : status.store.keychain_error
+    ? `${status.store.keychain}: ${status.store.keychain_error}`
+    : status.store.keychain;
+  return {
+    mode: status.state === "unknown"
+      ? "unknown"
+      : status.logged_in
+      ? status.auth_mode ?? "unknown"
+      : "none",
+    source: status.source,
+    envVar: status.env_var,
+    store: status.store.mode,
+    storeSource: status.store.mode_source,
+    location: status.store.location,
+    keychain,
   };
-  const envKey = apiKeyFromEnv(ctx);
-  if (envKey) summary.envApiKey = envKey.name;
-  try {
-    const backend = ctx.keyring().describe();
-    const item = await deadline(store.readKeyring(), PROBE_MS, {
-      signal: ctx.signal,
-      message: `the keychain did not answer within ${PROBE_MS / 1000} s`,
-    });
-    summary.keychain = `works: ${backend} (cdx item ${item ? "present" : "absent"})`;
-  } catch (error) {
-    if (ctx.signal.aborted) throw error;
-    const state = error instanceof KeyringUnavailableError
-      ? "unavailable"
-      : error instanceof KeyringLockedError
-      ? "locked"
-      : error instanceof KeyringTimeoutError || error instanceof TimeoutError
-      ? "not answering"
-      : "fails";
-    summary.keychain = `${state}: ${describeError(error)}`;
-  }
-  try {
-    const loaded = await deadline(store.load({ migrate: false }), PROBE_MS, {
-      signal: ctx.signal,
-      message: `the credential store did not answer within ${PROBE_MS / 1000} s`,
-    });
-    summary.mode = loaded ? resolveAuthMode(loaded.auth) : "none";
-    if (loaded) summary.location = loaded.location.kind;
-  } catch (error) {
-    if (ctx.signal.aborted) throw error;
-    summary.problem = describeError(error);
-  }
-  return summary;
 }
 
 /** What {@linkcode diagnosticsText} needs besides the Context. */
@@ -240,10 +215,13 @@ export function diagnosticsText(
     `deno:             ${input.denoVersion}`,
     `os:               ${ctx.os} ${input.arch}${input.osRelease ? ` (${input.osRelease})` : ""}`,
     `codex home:       ${ctx.globals.codexHome}`,
-    `auth mode:        ${auth.mode}${auth.location ? ` (in ${auth.location})` : ""}${
-      auth.problem ? ` (${auth.problem})` : ""
+    `auth mode:        ${auth.mode}${
+      auth.source === "env"
+        ? ` (from ${auth.envVar})`
+        : auth.location
+        ? ` (in ${auth.location})`
+        : ""
     }`,
-    `env API key:      ${auth.envApiKey ? `${auth.envApiKey} is set (cdx run uses it)` : "none"}`,
     `credential store: ${auth.store} (from ${auth.storeSource})`,
     `log persistence:  ${input.persistence}`,
     `cdx.log:          ${input.logSummary}`,
@@ -263,5 +241,5 @@ export function diagnosticsText(
 }
 
 function indent(text: string): string {
-  return text.replace(/\n$/, "").split("\n").map((l) => `  ${l}`).join("\n");
+  return text.replace(/\n$/, "").split("\n").map((l) => l ? `  ${l}` : l).join("\n");
 }

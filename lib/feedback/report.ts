@@ -132,6 +132,7 @@ export async function prepareReport(
     invocation_ids: request.includeLogs ? logs.invocationIds : [reportId],
     logs_included: request.includeLogs,
     auth_mode: auth.mode,
+    auth_source: auth.source ?? null,
     credential_store: auth.store,
     credential_store_source: auth.storeSource,
     keychain: auth.keychain,
