@@ -213,6 +213,28 @@ Deno.test("CDX_LOG_PERSIST=0 leaves no cdx.log", async () => {
   }
 });
 
+/** A victim in `outside` and a symbolic link to it planted at `at` (its directory created 0700). */
+async function plantLink(outside: string, at: string): ReturnType<typeof victim> {
+  const target = await victim(outside);
+  await Deno.mkdir(at.replace(/\/[^/]+$/, ""), { recursive: true, mode: 0o700 });
+  await Deno.symlink(target.path, at);
+  return target;
+}
+
+/** A CODEX_HOME and a directory outside it (where a planted link points), both removed after. */
+async function withHomeAndOutside(
+  fn: (home: string, outside: string) => Promise<void>,
+): Promise<void> {
+  const home = await Deno.makeTempDir();
+  const outside = await Deno.makeTempDir();
+  try {
+    await fn(home, outside);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+    await Deno.remove(outside, { recursive: true });
+  }
+}
+
 /** A victim file outside CODEX_HOME with known content and mode. */
 async function victim(dir: string): Promise<{ path: string; check: () => Promise<void> }> {
   const path = `${dir}/victim.txt`;
@@ -231,12 +253,8 @@ Deno.test({
   name: "cdx.log as a symbolic link to a victim: replaced by a regular file, the victim unchanged",
   ignore: !posix,
   fn: async () => {
-    const home = await Deno.makeTempDir();
-    const outside = await Deno.makeTempDir();
-    try {
-      const target = await victim(outside);
-      await Deno.mkdir(`${home}/log`, { mode: 0o700 });
-      await Deno.symlink(target.path, logFilePath(home));
+    await withHomeAndOutside(async (home, outside) => {
+      const target = await plantLink(outside, logFilePath(home));
       const replaced: string[] = [];
       await appendBlock(home, block("a", 2), {
         maxBytes: 1 << 20,
@@ -250,10 +268,7 @@ Deno.test({
         "a",
       ]);
       assert.match(replaced.join(), /was a symbolic link/);
-    } finally {
-      await Deno.remove(home, { recursive: true });
-      await Deno.remove(outside, { recursive: true });
-    }
+    });
   },
 });
 
@@ -286,9 +301,7 @@ Deno.test({
   name: "a symbolic link as the log directory is refused: nothing is written into its target",
   ignore: !posix,
   fn: async () => {
-    const home = await Deno.makeTempDir();
-    const outside = await Deno.makeTempDir();
-    try {
+    await withHomeAndOutside(async (home, outside) => {
       await Deno.symlink(outside, `${home}/log`);
       await assert.rejects(
         appendBlock(home, block("a", 1), { maxBytes: 1 << 20 }),
@@ -296,10 +309,7 @@ Deno.test({
       );
       assert.deepEqual([...Deno.readDirSync(outside)], []);
       assert.equal(await readLog(home), "");
-    } finally {
-      await Deno.remove(home, { recursive: true });
-      await Deno.remove(outside, { recursive: true });
-    }
+    });
   },
 });
 
@@ -307,19 +317,12 @@ Deno.test({
   name: "cdx.log.lock as a symbolic link to a victim: the victim unchanged",
   ignore: !posix,
   fn: async () => {
-    const home = await Deno.makeTempDir();
-    const outside = await Deno.makeTempDir();
-    try {
-      const target = await victim(outside);
-      await Deno.mkdir(`${home}/log`, { mode: 0o700 });
-      await Deno.symlink(target.path, `${logFilePath(home)}.lock`);
+    await withHomeAndOutside(async (home, outside) => {
+      const target = await plantLink(outside, `${logFilePath(home)}.lock`);
       await appendBlock(home, block("a", 1), { maxBytes: 1 << 20 });
       await target.check();
       assert.ok(!(await Deno.lstat(`${logFilePath(home)}.lock`)).isSymlink);
-    } finally {
-      await Deno.remove(home, { recursive: true });
-      await Deno.remove(outside, { recursive: true });
-    }
+    });
   },
 });
 
@@ -327,20 +330,13 @@ Deno.test({
   name: "real CLI with cdx.log linked to a victim: exit 0, a warning, the victim unchanged",
   ignore: !posix,
   fn: async () => {
-    const home = await Deno.makeTempDir();
-    const outside = await Deno.makeTempDir();
-    try {
-      const target = await victim(outside);
-      await Deno.mkdir(`${home}/log`, { mode: 0o700 });
-      await Deno.symlink(target.path, logFilePath(home));
+    await withHomeAndOutside(async (home, outside) => {
+      const target = await plantLink(outside, logFilePath(home));
       const r = await runCdx(["logout", "--no-revoke"], { env: { CODEX_HOME: home } });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /warning: replaced .*cdx\.log: it was a symbolic link/);
       await target.check();
       assert.equal(parseBlocks(await Deno.readTextFile(logFilePath(home))).length, 1);
-    } finally {
-      await Deno.remove(home, { recursive: true });
-      await Deno.remove(outside, { recursive: true });
-    }
+    });
   },
 });
