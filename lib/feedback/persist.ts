@@ -19,9 +19,11 @@
  * @module
  */
 import type { Context } from "../context.ts";
-import { homePath, withFileLock, writeFileAtomic } from "../fs.ts";
+import { homePath, writeFileAtomic } from "../fs.ts";
+import { withFileLock } from "../file_lock.ts";
 import { CdxError } from "../errors.ts";
 import { concatBytes } from "../bytes.ts";
+import { lstatOrUndefined, openSame, readAll, writeAll, writeNew } from "./nofollow.ts";
 import type { PersistSettings } from "./settings.ts";
 import { formatBlock, keepNewestBlocks, shrinkBlock } from "./blocks.ts";
 import { recordedArgv } from "./argv.ts";
@@ -69,15 +71,6 @@ export class UnsafeLogPathError extends CdxError {
   }
 }
 
-async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
-  try {
-    return await Deno.lstat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-}
-
 /** `$CODEX_HOME/log`, created 0700 when missing; a link or a non-directory is refused. */
 async function ensureLogDir(dir: string): Promise<void> {
   const info = await lstatOrUndefined(dir);
@@ -92,27 +85,6 @@ async function ensureLogDir(dir: string): Promise<void> {
     const created = await Deno.lstat(dir);
     if (!created.isDirectory) throw new UnsafeLogPathError(dir, "is not a directory");
   }
-}
-
-/** Opens `path` only if it is still the file `seen` describes (no link swapped in). */
-async function openSame(
-  path: string,
-  seen: Deno.FileInfo,
-  options: Deno.OpenOptions,
-): Promise<Deno.FsFile | undefined> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, options);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-  const now = await file.stat().catch(() => undefined);
-  if (!now || !now.isFile || now.ino !== seen.ino || now.dev !== seen.dev) {
-    file.close();
-    return undefined;
-  }
-  return file;
 }
 
 /** Why an existing cdx.log cannot be appended to in place (undefined: it can). */
@@ -183,37 +155,6 @@ export async function appendBlock(
       sync: false,
     });
   }, { waitMs: options.lockWaitMs ?? LOCK_WAIT_MS, holder: "another cdx process" });
-}
-
-/** Creates cdx.log exclusively (`O_EXCL` never follows a link); false if it appeared meanwhile. */
-async function writeNew(path: string, bytes: Uint8Array): Promise<boolean> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
-  } catch (error) {
-    if (error instanceof Deno.errors.AlreadyExists) return false;
-    throw error;
-  }
-  try {
-    await writeAll(file, bytes);
-  } finally {
-    file.close();
-  }
-  return true;
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let rest = bytes;
-  while (rest.length > 0) rest = rest.subarray(await file.write(rest));
-}
-
-async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  const buffer = new Uint8Array(64 * 1024);
-  for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
-    chunks.push(buffer.slice(0, n));
-  }
-  return concatBytes(chunks);
 }
 
 /**
