@@ -41,7 +41,6 @@ const DENSE_BUDGET = 256 * 1024;
 const WINDOW = 8;
 /** A token-like run worth fragment masking. */
 const TOKEN_RUN = /[A-Za-z0-9+/=_.~-]{32,}/g;
-const BITS = 20;
 
 /** `(h << 4) ^ char` over `count` characters from `at` (the dense pass's rolling hash). */
 function hashAt(text: string, at: number, count: number): number {
@@ -50,27 +49,66 @@ function hashAt(text: string, at: number, count: number): number {
   return h;
 }
 
-function slotOf(h: number): number {
-  return Math.imul(h, 0x9e3779b1) >>> (32 - BITS);
-}
-
-function hasBit(bits: Int32Array, slot: number): boolean {
-  return (bits[slot >>> 5] & (1 << (slot & 31))) !== 0;
-}
-
-/** Window entries by bitmap slot: flat `[ref, offset, …]` per slot. */
+/**
+ * Windows by hash: open addressing over typed arrays (no object per entry,
+ * so indexing a 2 KB token costs microseconds, and a miss is one probe).
+ * Each entry is the window's hash, a reference (value or run) and an offset.
+ */
 class WindowTable {
-  readonly bits = new Int32Array((1 << BITS) / 32);
-  readonly entries = new Map<number, number[]>();
+  #hashes = new Int32Array(1024);
+  #refs = new Int32Array(1024);
+  /** Offset + 1 (0 marks an empty slot). */
+  #offsets = new Int32Array(1024);
   size = 0;
 
+  /** The high bits of a multiplicative hash: as many as the capacity needs. */
+  #slot(h: number): number {
+    return Math.imul(h, 0x9e3779b1) >>> this.#shift;
+  }
+  #shift = 32 - 10;
+
   add(h: number, ref: number, offset: number): void {
-    const slot = slotOf(h);
-    this.bits[slot >>> 5] |= 1 << (slot & 31);
-    const list = this.entries.get(slot);
-    if (list) list.push(ref, offset);
-    else this.entries.set(slot, [ref, offset]);
+    if ((this.size + 1) * 2 > this.#offsets.length) this.#grow();
+    this.#put(h, ref, offset + 1);
     this.size++;
+  }
+
+  #put(h: number, ref: number, offsetPlusOne: number): void {
+    const mask = this.#offsets.length - 1;
+    let i = this.#slot(h);
+    while (this.#offsets[i] !== 0) i = (i + 1) & mask;
+    this.#hashes[i] = h;
+    this.#refs[i] = ref;
+    this.#offsets[i] = offsetPlusOne;
+  }
+
+  #grow(): void {
+    const [hashes, refs, offsets] = [this.#hashes, this.#refs, this.#offsets];
+    const capacity = offsets.length * 2;
+    this.#hashes = new Int32Array(capacity);
+    this.#refs = new Int32Array(capacity);
+    this.#offsets = new Int32Array(capacity);
+    this.#shift--;
+    for (let i = 0; i < offsets.length; i++) {
+      if (offsets[i] !== 0) this.#put(hashes[i], refs[i], offsets[i]);
+    }
+  }
+
+  /** Calls `found(ref, offset)` for every entry with hash `h`. */
+  lookup(h: number, found: (ref: number, offset: number) => void): void {
+    const mask = this.#offsets.length - 1;
+    for (let i = this.#slot(h); this.#offsets[i] !== 0; i = (i + 1) & mask) {
+      if (this.#hashes[i] === h) found(this.#refs[i], this.#offsets[i] - 1);
+    }
+  }
+
+  /** Whether some entry may have hash `h` (one probe when it has not). */
+  mayHave(h: number): boolean {
+    const mask = this.#offsets.length - 1;
+    for (let i = this.#slot(h); this.#offsets[i] !== 0; i = (i + 1) & mask) {
+      if (this.#hashes[i] === h) return true;
+    }
+    return false;
   }
 }
 
@@ -147,13 +185,11 @@ export class SecretIndex {
   find(text: string): number[] {
     const ranges: number[] = [];
     const sampled = this.#sampled;
-    let covered = -1; // end of the furthest fragment run found: windows inside it need no check
+    let covered = -1; // end of the furthest run found: windows inside it need no run check
     if (sampled) {
-      for (let end = WINDOW - 1; end < text.length; end += STEP) {
-        const slot = slotOf(hashAt(text, end - WINDOW + 1, WINDOW));
-        if (hasBit(sampled.bits, slot)) {
-          covered = this.#check(sampled, slot, text, end - WINDOW + 1, ranges, covered);
-        }
+      for (let start = 0; start + WINDOW <= text.length; start += STEP) {
+        const h = hashAt(text, start, WINDOW);
+        if (sampled.mayHave(h)) covered = this.#check(sampled, h, text, start, ranges, covered);
       }
     }
     if (this.#shortBits || this.#sparse) this.#dense(text, ranges);
@@ -178,50 +214,42 @@ export class SecretIndex {
           }
         }
       }
-      if (sparse && i >= covered && i >= WINDOW - 1) {
-        const slot = slotOf(h);
-        if (hasBit(sparse.bits, slot)) {
-          covered = this.#check(sparse, slot, text, i - WINDOW + 1, ranges, covered);
-        }
+      if (sparse && i >= covered && i >= WINDOW - 1 && sparse.mayHave(h)) {
+        covered = this.#check(sparse, h, text, i - WINDOW + 1, ranges, covered);
       }
     }
   }
 
   /**
-   * Verifies the entries of `slot` against the window of `text` at `start`:
-   * a value must occur whole; a run is extended both ways to the whole common
-   * run and kept when it is {@linkcode MIN_FRAGMENT} long (runs are not
-   * checked inside `covered`, the end of a run already kept: a long secret's
-   * copy is extended once, not once per window). Returns the new `covered`.
+   * Verifies the entries with hash `h` against the window of `text` at
+   * `start`: a value must occur whole; a run is extended both ways to the
+   * whole common run and kept when it is {@linkcode MIN_FRAGMENT} long (runs
+   * are not checked inside `covered`, the end of a run already kept: a long
+   * secret's copy is extended once, not once per window). Returns the new
+   * `covered`.
    */
   #check(
     table: WindowTable,
-    slot: number,
+    h: number,
     text: string,
     start: number,
     ranges: number[],
     covered: number,
   ): number {
-    const entries = table.entries.get(slot);
-    if (!entries) return covered;
     const inside = start + WINDOW <= covered;
     let furthest = covered;
-    for (let k = 0; k < entries.length; k += 2) {
-      const ref = entries[k];
-      const offset = entries[k + 1];
+    table.lookup(h, (ref, offset) => {
       if (ref >= 0) {
         const value = this.#values[ref];
         const from = start - offset;
         if (from >= 0 && text.startsWith(value, from)) ranges.push(from, from + value.length);
-        continue;
+        return;
       }
-      if (inside) continue;
+      if (inside) return;
       const run = this.#runs[~ref];
-      let same = true;
-      for (let j = 0; j < WINDOW && same; j++) {
-        same = text.charCodeAt(start + j) === run.charCodeAt(offset + j);
+      for (let j = 0; j < WINDOW; j++) {
+        if (text.charCodeAt(start + j) !== run.charCodeAt(offset + j)) return;
       }
-      if (!same) continue;
       let from = start;
       let at = offset;
       while (from > 0 && at > 0 && text.charCodeAt(from - 1) === run.charCodeAt(at - 1)) {
@@ -240,7 +268,7 @@ export class SecretIndex {
         ranges.push(from, to);
         if (to > furthest) furthest = to;
       }
-    }
+    });
     return furthest;
   }
 }
