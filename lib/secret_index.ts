@@ -1,8 +1,9 @@
 /**
  * Where registered secrets occur in a text, without building a pattern from
  * them (a RegExp of the values once crashed on a 32 K value and printed them
- * all in its error message). Everything is hashed windows of characters and
- * bitmaps; a hit is verified character by character.
+ * all in its error message). Everything is hashed windows of characters in
+ * open-addressing tables of typed arrays (and a bitmap for short values); a
+ * hit is verified character by character.
  *
  * - **Sampled pass** (always): the text is hashed in 8-character windows
  *   every {@linkcode STEP} characters. A value of {@linkcode SAMPLED_MIN} or
@@ -34,7 +35,7 @@ export const MIN_FRAGMENT = 24;
 export const DENSE_RUN_MAX = 16 * 1024;
 /** Text positions between two sampled windows. */
 export const STEP = 16;
-/** Most windows indexed at every offset (4 MiB or so); further runs are indexed sparsely. */
+/** Most windows indexed at every offset (~6 MiB of tables); further runs are indexed sparsely. */
 const DENSE_BUDGET = 256 * 1024;
 
 /** Window length: a window is hashed into 32 bits, 4 bits per character step. */
