@@ -118,7 +118,10 @@ Deno.test("feedback --output --yes writes a 0600 zip with metadata, logs and dia
     assert.match(files["cdx-logs.log"], /stream started/);
 
     const diagnostics = files["diagnostics.txt"];
-    assert.match(diagnostics, /keychain\n {2}unavailable: no D-Bus session bus\n/);
+    assert.match(
+      diagnostics,
+      /keychain\n {2}unavailable: no D-Bus session bus \(install gnome-keyring\)\n/,
+    );
     assert.match(diagnostics, /credential store: auto \(from default\)/);
     assert.match(diagnostics, /HTTPS_PROXY/);
     assert.match(diagnostics, /no_proxy/);

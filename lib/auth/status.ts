@@ -14,7 +14,7 @@ import { parseIdClaims, tokenExpiryMs } from "./jwt.ts";
 import type { AuthLocation } from "./backends.ts";
 import type { ResolvedStoreMode, StoreMode } from "./modes.ts";
 import { apiKeyFromEnv } from "./env_key.ts";
-import { inspectAuth, resolveAuthStore, type StoreContext } from "./store.ts";
+import { inspectAuth, keyringHint, resolveAuthStore, type StoreContext } from "./store.ts";
 import { pendingText } from "./repair.ts";
 
 /** codex's API-key mask: ≤13 chars → `***`, else first 8 + `***` + last 5. */
@@ -61,6 +61,8 @@ export interface AuthStatus {
     path?: string;
     keychain: KeychainState;
     keychain_error?: string;
+    /** What to do about it (install, unlock, or use `--store file`). */
+    keychain_hint?: string;
   };
   /** What the next command that uses the credentials will repair. */
   pending: string[];
@@ -119,6 +121,7 @@ export async function authStatus(
   };
   if (keyring.state === "unavailable" || keyring.state === "unreadable") {
     status.store.keychain_error = keyring.error.message;
+    status.store.keychain_hint = keyringHint(keyring.error);
   }
   const now = ctx.clock.now();
   const active = snapshot.active;

@@ -163,7 +163,9 @@ export async function describeAuthForReport(ctx: Context): Promise<AuthSummary> 
   const keychain = status.store.keychain === "ok"
     ? `ok${status.store.backend ? `: ${status.store.backend}` : ""}`
     : status.store.keychain_error
-    ? `${status.store.keychain}: ${status.store.keychain_error}`
+    ? `${status.store.keychain}: ${status.store.keychain_error}${
+      status.store.keychain_hint ? ` (${status.store.keychain_hint})` : ""
+    }`
     : status.store.keychain;
   return {
     mode: status.state === "unknown"
