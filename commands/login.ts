@@ -6,22 +6,26 @@
 import { longestMatch, object } from "@optique/core/constructs";
 import { command, constant, flag, option } from "@optique/core/primitives";
 import { optional } from "@optique/core/modifiers";
-import { string } from "@optique/core/valueparser";
+import { integer, string } from "@optique/core/valueparser";
 import { message } from "@optique/core/message";
 import type { InferValue } from "@optique/core/parser";
 import type { Context } from "../lib/context.ts";
-import { CdxError, ExitCode } from "../lib/errors.ts";
+import { CdxError, ExitCode, UsageError } from "../lib/errors.ts";
 import { orCancel } from "../lib/cancel.ts";
+import { startStatusLine, type StatusLine } from "../lib/status_line.ts";
+import { openBrowser } from "../lib/open_browser.ts";
 import {
   apiKeyLogin,
   assertWritableHome,
   type AuthStatus,
   authStatus,
+  BROWSER_LOGIN_WAIT_MS,
   checkForcedLoginMethod,
   currentToken,
   type DeviceCodePrompt,
   deviceLogin,
-  ISSUER_ENV,
+  loginInBrowser,
+  parseIdClaims,
   tokenExpiryMs,
 } from "../lib/auth/mod.ts";
 import { jsonOption, storeOption } from "./options.ts";
@@ -51,6 +55,12 @@ const loginMain = object({
   withApiKey: optional(
     flag("--with-api-key", { description: message`read an API key from stdin and save it` }),
   ),
+  deviceAuth: optional(
+    flag("--device-auth", {
+      description:
+        message`sign in with a one-time code entered in a browser on any device (the account must allow device code login)`,
+    }),
+  ),
   issuer: optional(
     option("--issuer", string({ metavar: "URL" }), {
       description: message`OAuth issuer (default https://auth.openai.com; env ${"CDX_ISSUER"})`,
@@ -58,28 +68,38 @@ const loginMain = object({
   ),
   clientId: optional(
     option("--client-id", string({ metavar: "ID" }), {
-      description: message`OAuth client id for a standard RFC 8628 issuer`,
+      description: message`OAuth client id, required for a standard OpenID Connect issuer`,
     }),
   ),
   scope: optional(
     option("--scope", string({ metavar: "SCOPE" }), {
-      description: message`OAuth scope for a standard RFC 8628 issuer`,
+      description: message`OAuth scope for a standard OpenID Connect issuer`,
+    }),
+  ),
+  port: optional(
+    option("--port", integer({ min: 0, max: 65535, metavar: "PORT" }), {
+      description:
+        message`local port the browser returns to (default 1455, then 1457; 0 = any free port)`,
     }),
   ),
   noBrowser: optional(
-    flag("--no-browser", { description: message`do not try to open the verification page` }),
+    flag("--no-browser", {
+      description: message`print the sign-in link instead of opening a browser`,
+    }),
   ),
   store: storeOption,
 });
 
 /** The `login` command and its subcommands. */
 export const loginCommand = command("login", longestMatch(loginStatus, loginToken, loginMain), {
-  brief: message`Log in with a device code or an API key`,
+  brief: message`Log in in a browser, with a device code or with an API key`,
   description:
-    message`Signs in with a device code (default) or an API key read from stdin, and stores the credentials where codex finds them.`,
+    message`Signs in through your browser (default), with a one-time code (--device-auth) or with an API key read from stdin, and stores the credentials where codex finds them. Without a browser on this machine (SSH, no display), cdx prints the link and lets you paste the address the browser ends on.`,
   footer: message`Examples:
   cdx login
+  cdx login --device-auth
   printenv OPENAI_API_KEY | cdx login --with-api-key
+  cdx login --issuer https://id.example.com --client-id cdx
   cdx login status --json
   curl -H "Authorization: Bearer $(cdx login token)" ...`,
 });
@@ -97,7 +117,7 @@ export type LoginTokenOptions = Extract<
   { command: "login-token" }
 >;
 
-/** Env var that multiplies every device-flow wait and deadline (tests only; e.g. 0.01). */
+/** Env var that multiplies every login wait and deadline (tests only; e.g. 0.01). */
 export const POLL_SCALE_ENV = "CDX_TEST_POLL_SCALE";
 
 function pollScale(ctx: Context): number | undefined {
@@ -107,17 +127,52 @@ function pollScale(ctx: Context): number | undefined {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
+/** Options that make no sense together: usage errors before anything runs. */
+function checkCombinations(options: LoginOptions): void {
+  const given = (flagName: string, value: unknown) => value !== undefined ? [flagName] : [];
+  if (options.withApiKey) {
+    const clash = [
+      ...given("--device-auth", options.deviceAuth),
+      ...given("--issuer", options.issuer),
+      ...given("--client-id", options.clientId),
+      ...given("--scope", options.scope),
+      ...given("--port", options.port),
+    ];
+    if (clash.length) {
+      throw new UsageError(`--with-api-key cannot be combined with ${clash.join(", ")}`);
+    }
+  }
+  if (options.deviceAuth && options.port !== undefined) {
+    throw new UsageError("--port applies to the browser login, not --device-auth");
+  }
+}
+
 /** `cdx login`. Returns the exit code. */
 export async function runLogin(ctx: Context, options: LoginOptions): Promise<number> {
+  checkCombinations(options);
   // Before any sign-in starts: a CODEX_HOME that cannot hold the result is an error now.
   await assertWritableHome(ctx.globals.codexHome);
   if (options.withApiKey) return await loginWithApiKey(ctx, options);
   checkForcedLoginMethod(ctx, "chatgpt");
-  const issuer = options.issuer ?? (ctx.env.get(ISSUER_ENV) || undefined);
-  const stopCountdown: Array<() => void> = [];
+  return options.deviceAuth
+    ? await loginWithDeviceCode(ctx, options)
+    : await loginWithBrowser(ctx, options);
+}
+
+/** Prefixes a plain failure (exit 1) the way codex reports a failed login. */
+function loginFailure(error: unknown, prefix: string): unknown {
+  if (error instanceof CdxError && error.exitCode === ExitCode.FAILURE) {
+    return new CdxError(`${prefix}: ${error.message}`, { hint: error.hint, cause: error });
+  }
+  return error;
+}
+
+async function loginWithDeviceCode(ctx: Context, options: LoginOptions): Promise<number> {
+  let countdown: StatusLine | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
   try {
     await deviceLogin(ctx, {
-      issuer,
+      issuer: options.issuer,
       clientId: options.clientId,
       scope: options.scope,
       store: options.store,
@@ -127,22 +182,31 @@ export async function runLogin(ctx: Context, options: LoginOptions): Promise<num
         if (!options.noBrowser) {
           await openBrowser(ctx, prompt.verificationUriComplete ?? prompt.verificationUri);
         }
-        if (ctx.stderr.isTTY) stopCountdown.push(startCountdown(ctx, prompt));
+        if (ctx.stderr.isTTY) {
+          countdown = startStatusLine(ctx.stderr, countdownText(ctx, prompt.expiresAt));
+          timer = setInterval(() => countdown!.set(countdownText(ctx, prompt.expiresAt)), 1000);
+        }
       },
     });
   } catch (error) {
-    if (error instanceof CdxError && error.exitCode === ExitCode.FAILURE) {
-      throw new CdxError(`Error logging in with device code: ${error.message}`, {
-        hint: error.hint,
-        cause: error,
-      });
-    }
-    throw error;
+    throw loginFailure(error, "Error logging in with device code");
   } finally {
-    for (const stop of stopCountdown) stop();
+    clearInterval(timer);
+    countdown?.stop();
   }
   await ctx.stderr.write("Successfully logged in\n");
   return ExitCode.OK;
+}
+
+function clockText(ms: number): string {
+  const left = Math.max(0, ms);
+  const m = Math.floor(left / 60_000);
+  const s = Math.floor((left % 60_000) / 1000);
+  return `${m}:${String(s).padStart(2, "0")}`;
+}
+
+function countdownText(ctx: Context, expiresAt: number): string {
+  return `Waiting for approval... the code expires in ${clockText(expiresAt - ctx.clock.now())}`;
 }
 
 async function showCode(ctx: Context, prompt: DeviceCodePrompt & { flow: string }): Promise<void> {
@@ -177,46 +241,140 @@ async function showCode(ctx: Context, prompt: DeviceCodePrompt & { flow: string 
   await ctx.stderr.write(lines.join("\n") + "\n");
 }
 
-/** A one-line countdown on a terminal until the code expires; returns its stopper. */
-function startCountdown(ctx: Context, prompt: DeviceCodePrompt): () => void {
-  const render = () => {
-    const left = Math.max(0, prompt.expiresAt - ctx.clock.now());
-    const m = Math.floor(left / 60_000);
-    const s = Math.floor((left % 60_000) / 1000);
-    ctx.stderr.writeSync(
-      `\r\x1b[2KWaiting for approval... the code expires in ${m}:${String(s).padStart(2, "0")}`,
-    );
-  };
-  render();
-  const timer = setInterval(render, 1000);
-  return () => {
-    clearInterval(timer);
-    ctx.stderr.writeSync("\r\x1b[2K");
-  };
+async function loginWithBrowser(ctx: Context, options: LoginOptions): Promise<number> {
+  const scale = pollScale(ctx);
+  let stopWaiting = () => {};
+  let who = "";
+  try {
+    const result = await loginInBrowser(ctx, {
+      issuer: options.issuer,
+      clientId: options.clientId,
+      scope: options.scope,
+      store: options.store,
+      port: options.port,
+      waitMs: scale ? BROWSER_LOGIN_WAIT_MS * scale : undefined,
+      onAuthorize: async (prompt) => {
+        stopWaiting = await showAuthorize(ctx, prompt, options);
+      },
+    });
+    stopWaiting();
+    if (result.target.flavour === "oidc") {
+      who = ` to ${result.target.issuer} as ${identity(result)}`;
+    }
+  } catch (error) {
+    stopWaiting();
+    throw loginFailure(error, "Error logging in");
+  }
+  await ctx.stderr.write(`Successfully logged in${who}\n`);
+  return ExitCode.OK;
 }
 
+function identity(result: { auth: { tokens?: { id_token: string } } }): string {
+  const claims = parseIdClaims(result.auth.tokens?.id_token);
+  return claims.email ?? claims.subject ?? "an account without email or subject";
+}
+
+const PASTE_PROMPT = "Paste the address here (or wait for the browser): ";
+
 /**
- * Opens the verification page when a desktop session is likely (never on
- * SSH or CI, never without a terminal); a failure only means the user
- * opens it by hand.
+ * Prints the link, opens a browser when one can be opened, and shows that
+ * cdx is waiting: a ticking status line on a terminal, plain lines
+ * otherwise, and — when no browser could be opened here and stdin is a
+ * terminal — a prompt for the address the browser ended on. Returns the
+ * function that ends the display.
  */
-async function openBrowser(ctx: Context, url: string): Promise<void> {
-  if (!ctx.stderr.isTTY) return;
-  if (ctx.env.get("SSH_CONNECTION") || ctx.env.get("SSH_TTY") || ctx.env.get("CI")) return;
-  let cmd: string;
-  if (ctx.os === "darwin") cmd = "open";
-  else if (ctx.os === "windows") return;
-  else {
-    if (!ctx.env.get("DISPLAY") && !ctx.env.get("WAYLAND_DISPLAY")) return;
-    cmd = "xdg-open";
+async function showAuthorize(
+  ctx: Context,
+  prompt: Parameters<Parameters<typeof loginInBrowser>[1]["onAuthorize"]>[0],
+  options: LoginOptions,
+): Promise<() => void> {
+  const color = ctx.stderr.color;
+  const blue = (t: string) => color ? `\x1b[94m${t}\x1b[0m` : t;
+  const gray = (t: string) => color ? `\x1b[90m${t}\x1b[0m` : t;
+  const { target } = prompt;
+  const opened = options.noBrowser
+    ? { ok: false as const, reason: "--no-browser" }
+    : await openBrowser(ctx, prompt.url);
+  const minutes = Math.round((prompt.expiresAt - ctx.clock.now()) / 60_000);
+  const lines = [
+    "",
+    target.flavour === "codex"
+      ? "Sign in with your ChatGPT account in a browser:"
+      : `Sign in to ${target.issuer} in a browser:`,
+    "",
+    `   ${blue(prompt.url)}`,
+    "",
+  ];
+  const paste = !opened.ok && ctx.stdin.isTTY && ctx.stdin.readLine !== undefined;
+  if (opened.ok) {
+    lines.push("Your browser should have opened this link; if it did not, open it yourself.");
+  } else {
+    if (opened.reason !== "--no-browser") {
+      lines.push(`cdx did not open a browser (${opened.reason}).`);
+    }
+    lines.push(
+      "Open the link in a browser on any device and sign in. The browser is then sent to",
+      `   ${prompt.redirectUri}?code=…`,
+      "which reaches cdx only on this machine. If the browser runs on another one:",
+      ...(paste ? ["  - copy the address of the page that fails to load and paste it below,"] : []),
+      `  - or forward the port before you sign in: ${
+        gray(`ssh -L ${prompt.port}:127.0.0.1:${prompt.port} <this host>`)
+      },`,
+      `  - or use ${gray("cdx login --device-auth")} instead.`,
+    );
   }
-  try {
-    await ctx.runner.run(cmd, [url], { timeoutMs: 3000, signal: ctx.signal });
-  } catch (error) {
-    if (ctx.signal.aborted) throw error;
-    ctx.logger.getChild("auth").debug("could not open a browser: {error}", {
-      error: (error as Error).message,
-    });
+  lines.push("", gray(`Waiting up to ${minutes} minutes (Ctrl-C cancels).`), "");
+  await ctx.stderr.write(lines.join("\n") + "\n");
+
+  if (paste) {
+    // The cursor sits after the prompt until the user presses Enter: end that line before more output.
+    const promptLine = { open: false };
+    void readPasted(ctx, prompt, promptLine);
+    return () => {
+      if (promptLine.open) ctx.stderr.writeSync("\n");
+      promptLine.open = false;
+    };
+  }
+  if (ctx.stderr.isTTY) {
+    const text = () =>
+      `Waiting for the sign-in in the browser... ${
+        clockText(prompt.expiresAt - ctx.clock.now())
+      } left`;
+    const line = startStatusLine(ctx.stderr, text());
+    const timer = setInterval(() => line.set(text()), 1000);
+    return () => {
+      clearInterval(timer);
+      line.stop();
+    };
+  }
+  return () => {};
+}
+
+/** Reads pasted addresses until one is taken, stdin ends or the login stops waiting. */
+async function readPasted(
+  ctx: Context,
+  prompt: {
+    submitPasted(text: string): { ok: true } | { ok: false; message: string };
+    signal: AbortSignal;
+  },
+  promptLine: { open: boolean },
+): Promise<void> {
+  let notice = "";
+  while (!prompt.signal.aborted) {
+    await ctx.stderr.write(notice + PASTE_PROMPT);
+    promptLine.open = true;
+    let line: string | undefined;
+    try {
+      line = await orCancel(ctx.stdin.readLine!(prompt.signal), prompt.signal);
+    } catch {
+      return; // the login stopped waiting (or stdin failed): the callback may still arrive
+    }
+    if (line === undefined) return; // end of input: only the browser can answer now
+    promptLine.open = false;
+    if (!line.trim()) continue;
+    const verdict = prompt.submitPasted(line);
+    if (verdict.ok) return;
+    notice = `${verdict.message}\n`;
   }
 }
 

@@ -78,7 +78,8 @@ export function parseArgs(args: readonly string[], options: ParseOptions): Parse
       message`cdx — sign in to OpenAI's codex, keep the credentials safe, and run prompts from scripts.`,
     description:
       message`Credentials are shared with the codex CLI: what cdx stores, codex reads, and the other way round.`,
-    examples: message`cdx login                       # device-code login
+    examples:
+      message`cdx login                       # sign in in your browser (--device-auth: with a code)
   printenv OPENAI_API_KEY | cdx login --with-api-key
   cdx login status
   cdx run "summarise this" < notes.txt

@@ -1,10 +1,12 @@
 // deno-lint-ignore-file no-console
 /**
- * `deno task demo`: cdx's main job end to end — device-code login, status,
- * token, streaming a model answer, a bug report, logout — against local
- * stand-ins (a fake codex auth server, a fake Responses API, and a private
- * gnome-keyring on its own D-Bus when the tools are installed), in a
- * temporary CODEX_HOME. Your real ~/.codex and keychain are never touched.
+ * `deno task demo`: cdx's main job end to end — browser login, status,
+ * token, streaming a model answer, a bug report, logout, device-code login,
+ * API key — against local stand-ins (a fake codex auth server that approves
+ * every sign-in by itself, a stand-in "browser" that follows the link cdx
+ * prints, a fake Responses API, and a private gnome-keyring on its own D-Bus
+ * when the tools are installed), in a temporary CODEX_HOME. Your real
+ * ~/.codex, keychain and browser are never touched.
  */
 import { cdxCommandLine, realDenoDir } from "../tests/helpers/cli.ts";
 import { startCodexAuthServer } from "../tests/fakes/codex_auth_server.ts";
@@ -23,6 +25,48 @@ const env: Record<string, string> = {
 const bold = (s: string) => `\x1b[1m${s}\x1b[0m`;
 const gray = (s: string) => `\x1b[90m${s}\x1b[0m`;
 let failures = 0;
+
+/**
+ * A login step whose sign-in page the stand-in browser visits: it follows
+ * the link cdx prints to the stand-in issuer, which approves at once and
+ * sends it back to cdx's local callback.
+ */
+async function browserStep(title: string, args: string[]): Promise<void> {
+  console.log(`\n${gray(`# ${title}`)}\n${bold(`$ cdx ${args.join(" ")}`)}`);
+  const { cmd, args: pre } = cdxCommandLine();
+  const child = new Deno.Command(cmd, {
+    args: [...pre, ...args],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "piped",
+  }).spawn();
+  let seen = "";
+  let visited = false;
+  for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+    await Deno.stderr.write(new TextEncoder().encode(chunk));
+    seen += chunk;
+    const url = /https?:\/\/\S+\/oauth\/authorize\?\S+/.exec(seen)?.[0];
+    if (url && !visited) {
+      visited = true;
+      const page = await standInBrowser(url);
+      console.log(gray(`(the stand-in browser signed in; cdx's page says: "${page}")`));
+    }
+  }
+  const { code } = await child.status;
+  if (code !== 0) failures++;
+  console.log(gray(`(exit ${code}${code === 0 ? "" : ", expected 0"})`));
+}
+
+/** Follows the sign-in link like a browser would and returns the title of cdx's page. */
+async function standInBrowser(url: string): Promise<string> {
+  const signIn = await fetch(url, { redirect: "manual" });
+  await signIn.body?.cancel();
+  const callback = await fetch(signIn.headers.get("location")!, { redirect: "manual" });
+  const html = await callback.text();
+  return /<h1[^>]*>([^<]*)<\/h1>/.exec(html)?.[1] ?? `HTTP ${callback.status}`;
+}
 
 async function step(title: string, args: string[], expect = 0, stdin?: string): Promise<void> {
   console.log(`\n${gray(`# ${title}`)}\n${bold(`$ cdx ${args.join(" ")}`)}`);
@@ -51,7 +95,8 @@ try {
   if (keyring) Object.assign(env, keyring.env);
   else console.log(gray("(secret-tool/gnome-keyring not installed: credentials go to auth.json)"));
 
-  // codex's device-auth, token and revoke endpoints; approves the code after two polls.
+  // codex's authorize, device-auth, token and revoke endpoints; approves every sign-in by itself
+  // (a device code after two polls).
   await using issuer = await startCodexAuthServer({
     interval: "1",
     autoApproveAfterPolls: 2,
@@ -71,9 +116,11 @@ try {
 
   await step("version and target", ["--version"]);
   await step("nothing stored yet", ["login", "status"], 1);
-  await step(
-    "device-code login: the stand-in approves the code itself after two polls",
-    ["login", "--no-browser"],
+  await browserStep(
+    "browser login (the default). No real browser here (--no-browser): a stand-in follows the link, " +
+      "signs in and is sent back to cdx on 127.0.0.1 (--port 0: any free port, so the demo never " +
+      "collides with a login waiting on codex's port 1455)",
+    ["login", "--no-browser", "--port", "0"],
   );
   await step("who you are, where the credentials live, when the token expires", [
     "login",
@@ -98,6 +145,12 @@ try {
   if (unzip?.success) console.log(new TextDecoder().decode(unzip.stdout));
   await step("revoke the refresh token and remove the credentials everywhere", ["logout"]);
   await step("logged out", ["login", "status"], 1);
+  await step(
+    "device-code login, for accounts that allow it: enter the code on any device " +
+      "(the stand-in approves it after two polls)",
+    ["login", "--device-auth", "--no-browser"],
+  );
+  await step("and log out again", ["logout"]);
   await step(
     "an API key from stdin (never from argv)",
     ["login", "--with-api-key"],

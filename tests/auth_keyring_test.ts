@@ -277,7 +277,10 @@ Deno.test({
       CDX_ISSUER: fake.url,
       CDX_TEST_POLL_SCALE: "0.01",
     };
-    assert.equal((await runCdx(["login", "--no-browser"], { env: cdxEnv })).code, 0);
+    assert.equal(
+      (await runCdx(["login", "--device-auth", "--no-browser"], { env: cdxEnv })).code,
+      0,
+    );
 
     const a = JSON.parse(await Deno.readTextFile(`${codexHome.path}/auth.json`));
     const b = JSON.parse(await Deno.readTextFile(`${cdxHome.path}/auth.json`));

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { ROOT } from "./helpers/cli.ts";
 
-Deno.test("deno task demo runs login → status → token → run → feedback → logout and every step ends as expected", async () => {
+Deno.test("deno task demo runs browser login → status → token → run → feedback → logout → device login and every step ends as expected", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["task", "-q", "demo"],
     cwd: ROOT,
@@ -16,4 +16,7 @@ Deno.test("deno task demo runs login → status → token → run → feedback �
   assert.match(text, /every step ended as expected/);
   assert.match(text, /Hello from the stand-in model!/);
   assert.match(text, /Successfully logged out/);
+  // The browser login: cdx's own page after the stand-in browser signed in.
+  assert.match(text, /cdx's page says: "Signed in to cdx"/);
+  assert.match(text, /ABCD-1234/); // and the device-code login
 });

@@ -166,7 +166,7 @@ Deno.test("redaction end to end: login, refresh, run, logout and feedback at tra
       return r;
     };
 
-    await cdx("login", ["login", "--no-browser"]);
+    await cdx("login", ["login", "--device-auth", "--no-browser"]);
     const ownerId = JSON.parse(await Deno.readTextFile(`${home}/auth.json`)).tokens.login_owner_id;
     const token = await cdx("login token", ["login", "token"]);
     await cdx("login status", ["login", "status"]);

@@ -97,7 +97,7 @@ Deno.test("cli: auto mode without a reachable keychain saves auth.json and says 
 
 async function deviceLogin(home: string, fake: CodexAuthServer) {
   // Trace logging on: the tests below prove no token reaches the logs either.
-  return await runCdx(["login", "--no-browser", "--log-level", "trace"], {
+  return await runCdx(["login", "--device-auth", "--no-browser", "--log-level", "trace"], {
     env: fileEnv(home, { CDX_ISSUER: fake.url, CDX_TEST_POLL_SCALE: "0.01" }),
   });
 }
@@ -163,7 +163,7 @@ Deno.test("cli: logout revokes the refresh token; a failing revoke is a warning;
 Deno.test("cli: Ctrl-C while waiting for approval exits 130 promptly and saves nothing", async () => {
   await using home = await tempHome();
   await using fake = await startCodexAuthServer({ interval: "30" });
-  const child = spawnCdx(["login", "--no-browser"], {
+  const child = spawnCdx(["login", "--device-auth", "--no-browser"], {
     env: fileEnv(home.path, { CDX_ISSUER: fake.url }),
   });
   const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();

@@ -1,5 +1,5 @@
 /**
- * `cdx login` with codex's device-code flow against the local fake of
+ * `cdx login --device-auth` with codex's device-code flow against the local fake of
  * codex's endpoints (codex-interop.md §4): wire format, pending statuses,
  * the string interval, the 15-minute cap, Ctrl-C, what gets saved.
  */
@@ -16,6 +16,7 @@ function loginOptions(extra: Partial<LoginOptions> = {}): LoginOptions {
   return {
     command: "login",
     withApiKey: undefined,
+    deviceAuth: true,
     issuer: undefined,
     clientId: undefined,
     scope: undefined,
@@ -185,7 +186,7 @@ Deno.test("--with-api-key on a terminal gets codex's hint; forced_login_method i
   await using home = await tempHome();
   const ctx = await authContext(home.path, { stdin: memoryInput("", true) });
   await assert.rejects(
-    runLogin(ctx, loginOptions({ withApiKey: true })),
+    runLogin(ctx, loginOptions({ withApiKey: true, deviceAuth: undefined })),
     (e) =>
       e instanceof CdxError && e.exitCode === 1 &&
       e.message ===
@@ -194,7 +195,7 @@ Deno.test("--with-api-key on a terminal gets codex's hint; forced_login_method i
   await Deno.writeTextFile(`${home.path}/config.toml`, 'forced_login_method = "chatgpt"\n');
   const forced = await authContext(home.path, { stdin: memoryInput("sk-x-12345678") });
   await assert.rejects(
-    runLogin(forced, loginOptions({ withApiKey: true })),
+    runLogin(forced, loginOptions({ withApiKey: true, deviceAuth: undefined })),
     /API key login is disabled\. Use ChatGPT login instead\./,
   );
   await Deno.writeTextFile(`${home.path}/config.toml`, 'forced_login_method = "api"\n');

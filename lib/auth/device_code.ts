@@ -8,15 +8,19 @@
  */
 import type { Context } from "../context.ts";
 import { CdxError } from "../errors.ts";
-import { delay, timeoutSignal } from "../cancel.ts";
+import { delay } from "../cancel.ts";
+import { fetchText } from "../http.ts";
 import { normalizeIssuer } from "./endpoints.ts";
+import { randomBase64url } from "./pkce.ts";
 
 /** The device-code lifetime and poll cap codex uses. */
 export const DEVICE_CODE_LIFETIME_MS = 15 * 60 * 1000;
 
 /** What the user must see to approve a login. */
 export interface DeviceCodePrompt {
+  /** The page where the user enters the code. */
   verificationUri: string;
+  /** The one-time code to enter. */
   userCode: string;
   /** RFC 8628 `verification_uri_complete`, when the issuer sent one. */
   verificationUriComplete?: string;
@@ -28,14 +32,19 @@ export interface DeviceCodePrompt {
 
 /** Tokens from a finished device login. */
 export interface DeviceLoginTokens {
+  /** The OIDC id token (a JWT), or empty (RFC 8628 without `openid`). */
   id_token: string;
+  /** The bearer token. */
   access_token: string;
+  /** The refresh token, or empty. */
   refresh_token: string;
 }
 
 /** Options shared by both device flows. */
 export interface DeviceFlowOptions {
+  /** The issuer URL. */
   issuer: string;
+  /** The OAuth client id. */
   clientId: string;
   /** Multiplies every wait and the poll cap (tests: `CDX_TEST_POLL_SCALE`); default 1. */
   pollScale?: number;
@@ -52,6 +61,7 @@ export function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** A device login failure; the command prefixes it with codex's "Error logging in with device code". */
 export class DeviceLoginError extends CdxError {
+  /** `hint`: what the user can do about it. */
   constructor(message: string, hint?: string) {
     super(message, { hint });
     this.name = "DeviceLoginError";
@@ -59,28 +69,18 @@ export class DeviceLoginError extends CdxError {
 }
 
 /**
- * POSTs to an issuer endpoint with a 30 s bound and the Context signal; a
- * network failure becomes a {@linkcode DeviceLoginError} whose message has
- * every secret masked. Used by both device flows.
+ * POSTs to an issuer endpoint through {@linkcode fetchText} (bounded by
+ * `CDX_REQUEST_TIMEOUT`, cancelled by Ctrl-C; errors name the host and
+ * `what`, never the URL's query or a body). Used by every login flow.
  */
 export async function postToIssuer(
   ctx: Context,
   url: string,
   init: { headers: Record<string, string>; body: string },
+  what: string,
 ): Promise<{ status: number; ok: boolean; text: string }> {
-  using bound = timeoutSignal(30_000, ctx.signal, `request to ${url} timed out`);
-  let res: Response;
-  try {
-    res = await ctx.fetch(url, { method: "POST", ...init, signal: bound.signal });
-  } catch (error) {
-    if (ctx.signal.aborted) throw error;
-    throw new DeviceLoginError(
-      `request to ${url} failed: ${ctx.secrets.redact((error as Error).message)}`,
-      "check the network and the issuer URL",
-    );
-  }
-  const text = await res.text();
-  return { status: res.status, ok: res.ok, text };
+  const res = await fetchText(ctx, url, { method: "POST", ...init }, { what });
+  return { status: res.status, ok: res.ok, text: res.text };
 }
 
 function parseJson(text: string): Record<string, unknown> {
@@ -129,11 +129,11 @@ export async function codexDeviceLogin(
   const codeRes = await postToIssuer(ctx, `${issuer}/api/accounts/deviceauth/usercode`, {
     headers: json,
     body: JSON.stringify({ client_id: options.clientId }),
-  });
+  }, "device code request");
   if (codeRes.status === 404) {
     throw new DeviceLoginError(
       "device code login is not enabled for this Codex server. Use the browser login or verify the server URL.",
-      "enable device code authorization for Codex in ChatGPT Security Settings, or use `cdx login --with-api-key`",
+      "sign in with `cdx login` (browser) instead, or enable device code authorization for Codex in ChatGPT Security Settings",
     );
   }
   if (!codeRes.ok) {
@@ -161,7 +161,7 @@ export async function codexDeviceLogin(
     const res = await postToIssuer(ctx, `${issuer}/api/accounts/deviceauth/token`, {
       headers: json,
       body: JSON.stringify({ device_auth_id: deviceAuthId, user_code: userCode }),
-    });
+    }, "device code poll");
     if (res.ok) {
       grant = parseJson(res.text);
       break;
@@ -199,7 +199,7 @@ export async function codexDeviceLogin(
   const exchange = await postToIssuer(ctx, `${issuer}/oauth/token`, {
     headers: { "content-type": "application/x-www-form-urlencoded", accept: "*/*" },
     body: form,
-  });
+  }, "token exchange");
   ctx.secrets.register(exchange.text);
   if (!exchange.ok) {
     throw new DeviceLoginError(
@@ -224,9 +224,5 @@ export async function codexDeviceLogin(
 
 /** A random 43-char base64url value (what codex 0.169.0 writes as `login_owner_id`). */
 export function randomLoginOwnerId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(
-    /=+$/,
-    "",
-  );
+  return randomBase64url(32);
 }

@@ -1,12 +1,14 @@
 /**
  * Issuers, client ids and endpoint URLs: codex's fixed ones, the override
- * variables codex honours, and OIDC discovery for standard (RFC 8628)
- * issuers.
+ * variables codex honours, and OIDC discovery for standard issuers (browser
+ * login with PKCE, RFC 8628 device login).
  *
  * @module
  */
 import type { Context } from "../context.ts";
-import { timeoutSignal } from "../cancel.ts";
+import { CancelledError } from "../cancel.ts";
+import { CdxError } from "../errors.ts";
+import { fetchText } from "../http.ts";
 import type { AuthData } from "./auth_json.ts";
 
 /** codex's default issuer. */
@@ -32,44 +34,73 @@ export function isDefaultIssuer(issuer: string | undefined): boolean {
 
 /** OIDC / RFC 8414 metadata fields cdx uses. */
 export interface IssuerMetadata {
+  /** The issuer identifier the document claims. */
   issuer?: string;
+  /** Browser login: where the user signs in (RFC 6749 §3.1). */
+  authorization_endpoint?: string;
+  /** Code exchange, device polls and refresh (RFC 6749 §3.2). */
   token_endpoint?: string;
+  /** RFC 8628 device authorization. */
   device_authorization_endpoint?: string;
+  /** RFC 7009 token revocation. */
   revocation_endpoint?: string;
+  /** RFC 9207: the issuer adds `iss` to its authorization responses. */
+  authorization_response_iss_parameter_supported?: boolean;
+}
+
+/** Options of {@linkcode discoverIssuer}. */
+export interface DiscoveryOptions {
+  /**
+   * Login: a timeout or an unreachable issuer is an error (naming the host
+   * and the setting), and a document naming another issuer is rejected.
+   * Otherwise (refresh, revoke) any failure short of Ctrl-C means "no
+   * metadata".
+   */
+  strict?: boolean;
 }
 
 /**
  * OIDC discovery (`/.well-known/openid-configuration`, then
- * `/.well-known/oauth-authorization-server`), bounded to 10 s. Undefined when
- * the issuer publishes none.
+ * `/.well-known/oauth-authorization-server`), each request bounded by
+ * {@linkcode fetchText}. Undefined when the issuer publishes neither.
+ * Ctrl-C rejects with `CancelledError`.
+ *
+ * @example
+ * ```ts
+ * const meta = await discoverIssuer(ctx, "https://id.example.com", { strict: true });
+ * if (meta?.authorization_endpoint) startBrowserLogin(meta);
+ * ```
  */
 export async function discoverIssuer(
   ctx: Context,
   issuer: string,
+  options: DiscoveryOptions = {},
 ): Promise<IssuerMetadata | undefined> {
   const base = normalizeIssuer(issuer);
   for (
     const path of ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]
   ) {
-    using bound = timeoutSignal(10_000, ctx.signal, `OIDC discovery at ${base} timed out`);
-    let res: Response;
+    let res;
     try {
-      res = await ctx.fetch(base + path, {
-        headers: { accept: "application/json" },
-        signal: bound.signal,
+      res = await fetchText(ctx, base + path, { headers: { accept: "application/json" } }, {
+        what: "OIDC discovery",
+        maxBodyBytes: 256 * 1024,
       });
     } catch (error) {
-      if (ctx.signal.aborted) throw error;
+      if (error instanceof CancelledError || options.strict) throw error;
       return undefined;
     }
-    if (!res.ok) {
-      await res.body?.cancel();
-      continue;
+    if (!res.ok || !res.json || typeof res.json !== "object") continue;
+    const meta = res.json as IssuerMetadata;
+    if (
+      options.strict && typeof meta.issuer === "string" && normalizeIssuer(meta.issuer) !== base
+    ) {
+      throw new CdxError(
+        `the discovery document of ${base} names another issuer (${meta.issuer}); refusing to use it`,
+        { hint: `pass the issuer exactly as it names itself: --issuer ${meta.issuer}` },
+      );
     }
-    try {
-      const json = await res.json();
-      if (json && typeof json === "object") return json as IssuerMetadata;
-    } catch { /* not JSON: not an OIDC issuer */ }
+    return meta;
   }
   return undefined;
 }
@@ -87,8 +118,11 @@ export function codexHeaders(ctx: Context): Record<string, string> {
 export interface TokenEndpoints {
   /** `codex`: JSON bodies as codex sends; `oauth`: standard form bodies (RFC 6749 / 7009). */
   style: "codex" | "oauth";
+  /** Where refresh tokens are redeemed. */
   refreshUrl: string;
+  /** Where refresh tokens are revoked. */
   revokeUrl: string;
+  /** The client id the tokens were issued to. */
   clientId: string;
 }
 
@@ -111,7 +145,8 @@ export async function tokenEndpoints(ctx: Context, auth: AuthData): Promise<Toke
   if (!refreshOverride && !revokeOverride && issuer && !isDefaultIssuer(issuer)) {
     const base = normalizeIssuer(issuer);
     const meta = await discoverIssuer(ctx, base);
-    if (meta?.token_endpoint && meta.device_authorization_endpoint) {
+    // Any issuer publishing a token endpoint is a standard OAuth server (browser or device login).
+    if (meta?.token_endpoint) {
       style = "oauth";
       refreshUrl = meta.token_endpoint;
       revokeUrl = meta.revocation_endpoint ?? `${base}/oauth/revoke`;

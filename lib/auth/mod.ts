@@ -20,14 +20,18 @@ export { type AuthData, resolveAuthMode } from "./auth_json.ts";
 export { type AuthStatus, authStatus, isoMs, maskApiKey } from "./status.ts";
 export {
   apiKeyLogin,
+  type BrowserLoginCommandOptions,
   checkForcedLoginMethod,
   deviceLogin,
   type DeviceLoginOptions,
+  loginInBrowser,
+  type LoginTarget,
 } from "./login.ts";
 export type { DeviceCodePrompt } from "./device_code.ts";
+export { type AuthorizePrompt, BROWSER_LOGIN_WAIT_MS } from "./browser_login.ts";
 export { isRevocable, revokeAuth } from "./revoke.ts";
 export { RefreshPermanentError, RefreshTransientError } from "./refresh.ts";
-export { tokenExpiryMs } from "./jwt.ts";
+export { parseIdClaims, tokenExpiryMs } from "./jwt.ts";
 export { ISSUER_ENV } from "./endpoints.ts";
 export {
   currentToken,

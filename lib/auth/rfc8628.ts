@@ -27,19 +27,23 @@ export const DEFAULT_SCOPE = "openid profile email offline_access";
 
 /** Options of {@linkcode rfc8628Login}. */
 export interface Rfc8628Options extends DeviceFlowOptions {
+  /** The issuer's discovery document (needs `device_authorization_endpoint`, `token_endpoint`). */
   metadata: IssuerMetadata;
+  /** Requested scope (default `openid profile email offline_access`). */
   scope?: string;
 }
 
-async function postForm(
+/** A form POST to a standard OAuth endpoint, its JSON answer parsed (`{}` when not JSON). */
+export async function postForm(
   ctx: Context,
   url: string,
   form: Record<string, string>,
+  what: string,
 ): Promise<{ status: number; ok: boolean; body: Record<string, unknown>; text: string }> {
   const { status, ok, text } = await postToIssuer(ctx, url, {
     headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
     body: new URLSearchParams(form).toString(),
-  });
+  }, what);
   let body: Record<string, unknown> = {};
   try {
     const v = JSON.parse(text);
@@ -62,7 +66,12 @@ export async function rfc8628Login(
   }
   const form: Record<string, string> = { client_id: options.clientId };
   form.scope = options.scope ?? DEFAULT_SCOPE;
-  const device = await postForm(ctx, metadata.device_authorization_endpoint, form);
+  const device = await postForm(
+    ctx,
+    metadata.device_authorization_endpoint,
+    form,
+    "device authorization request",
+  );
   if (!device.ok) {
     throw new DeviceLoginError(
       `device authorization request failed with status ${device.status}: ${
@@ -112,7 +121,7 @@ export async function rfc8628Login(
       grant_type: "urn:ietf:params:oauth:grant-type:device_code",
       device_code: deviceCode,
       client_id: options.clientId,
-    });
+    }, "device code poll");
     if (res.ok) {
       const access = res.body.access_token;
       if (typeof access !== "string" || access === "") {

@@ -7,8 +7,16 @@
  * - `POST /api/accounts/deviceauth/token` (JSON `{device_auth_id, user_code}`)
  *   → 403 (or 404) while pending, then `{authorization_code, code_challenge,
  *   code_verifier}` (server-generated PKCE);
- * - `POST /oauth/token`: form `grant_type=authorization_code` (exchange) or
- *   JSON `grant_type=refresh_token` (refresh, rotating the refresh token);
+ * - `GET /oauth/authorize` (browser login, codex-interop.md §5): checks every
+ *   parameter codex sends (client id, `redirect_uri=http://127.0.0.1:<port>/auth/callback`,
+ *   scope, S256 challenge, state, originator) and answers with a redirect to
+ *   the callback carrying `code` + `state` (`authorize: "auto"`), a small
+ *   approve/deny page (`"form"`, for a real browser), or `error=access_denied`;
+ * - `POST /oauth/token`: form `grant_type=authorization_code` (device or
+ *   browser code; a browser code must come with the verifier of its S256
+ *   challenge and the same redirect_uri, once), form `grant_type=…token-exchange`
+ *   (the API-key exchange: `requested_token=openai-api-key`, the id token as
+ *   subject), or JSON `grant_type=refresh_token` (refresh, rotating the refresh token);
  * - `POST /oauth/revoke` (JSON);
  * - no OIDC discovery (404), so cdx uses codex's flow against it.
  *
@@ -46,6 +54,21 @@ export interface CodexAuthServerOptions {
   accessTokenTtlS?: number;
   /** Delay before answering a refresh, ms (widens race windows). */
   refreshDelayMs?: number;
+  /**
+   * What `GET /oauth/authorize` does with a valid request: redirect to the
+   * callback at once (`"auto"`, default), show an approve/deny page
+   * (`"form"`), or redirect with `error=access_denied` (`"deny"`).
+   */
+  authorize?: "auto" | "form" | "deny";
+  /** Ports accepted in the redirect_uri (default: any; the real issuer allows only 1455 and 1457). */
+  redirectPorts?: number[];
+  /**
+   * Requests it records and then never answers (until `close()`), to prove
+   * cdx's bounds and interrupts: e.g. `(r) => r.path === "/oauth/token"`.
+   */
+  hang?: (request: RecordedRequest) => boolean;
+  /** Answer the API-key token exchange with this status instead of a key. */
+  apiKeyExchangeStatus?: number;
   /** Claims put in id tokens. */
   email?: string;
   plan?: string;
@@ -62,14 +85,35 @@ export interface CodexAuthServerOptions {
     authorizationCode?: string;
     codeVerifier?: string;
     tokenSets?: Array<{ id_token: string; access_token: string; refresh_token: string }>;
+    /** Codes handed out by `/oauth/authorize`, in order (random ones afterwards). */
+    browserCodes?: string[];
+    /** API keys handed out by the token exchange, in order. */
+    apiKeys?: string[];
   };
 }
+
+/** One accepted `GET /oauth/authorize`, its query as sent. */
+export interface AuthorizeRequest {
+  params: URLSearchParams;
+  /** The order of the query keys, as sent. */
+  keys: string[];
+}
+
+/** The scope codex's browser login asks for. */
+export const CODEX_BROWSER_SCOPE =
+  "openid profile email offline_access api.connectors.read api.connectors.invoke";
 
 /** A running fake. */
 export interface CodexAuthServer {
   /** Base URL (the issuer), e.g. `http://127.0.0.1:43210`. */
   readonly url: string;
   readonly requests: RecordedRequest[];
+  /** Accepted browser authorize requests. */
+  readonly authorizeRequests: AuthorizeRequest[];
+  /** Browser codes exchanged for tokens (each works once). */
+  readonly exchangedCodes: string[];
+  /** API keys handed out by the token exchange. */
+  readonly apiKeysIssued: string[];
   /** Refresh requests answered with new tokens. */
   readonly refreshCount: number;
   /** Revoked tokens, in order. */
@@ -107,6 +151,56 @@ export function makeJwt(payload: Record<string, unknown>): string {
   }.${b64url("fake-signature")}`;
 }
 
+async function s256(verifier: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+  return b64url(new Uint8Array(digest));
+}
+
+const CODEX_CLIENT = "app_EMoamEEZ73f0CkXaXp7hrann";
+
+function html(status: number, body: string, headers: Record<string, string> = {}): Response {
+  return new Response(
+    `<!doctype html><meta charset="utf-8"><title>Stand-in issuer</title>${body}`,
+    {
+      status,
+      headers: { "content-type": "text/html; charset=utf-8", ...headers },
+    },
+  );
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Why a browser authorize request is not what codex sends, or undefined when it is. */
+function checkAuthorize(params: URLSearchParams, ports?: number[]): string | undefined {
+  const expected: Record<string, string> = {
+    response_type: "code",
+    client_id: CODEX_CLIENT,
+    scope: CODEX_BROWSER_SCOPE,
+    code_challenge_method: "S256",
+    id_token_add_organizations: "true",
+    codex_cli_simplified_flow: "true",
+    originator: "codex_cli_rs",
+  };
+  for (const [key, value] of Object.entries(expected)) {
+    if (params.get(key) !== value) return `${key} must be ${value}, not ${params.get(key)}`;
+  }
+  // codex 0.169.0 sends 127.0.0.1 (older builds: localhost); the issuer's allow-list has both.
+  const redirect = /^http:\/\/(?:127\.0\.0\.1|localhost):(\d+)\/auth\/callback$/.exec(
+    params.get("redirect_uri") ?? "",
+  );
+  if (!redirect) return `redirect_uri is not http://127.0.0.1:<port>/auth/callback`;
+  if (ports && !ports.includes(Number(redirect[1]))) {
+    return `redirect_uri port ${redirect[1]} is not on the allow-list`;
+  }
+  if (!/^[A-Za-z0-9_-]{43}$/.test(params.get("code_challenge") ?? "")) {
+    return "code_challenge is not a base64url SHA-256";
+  }
+  if (!/^[A-Za-z0-9_-]{43}$/.test(params.get("state") ?? "")) return "state is not 32 random bytes";
+  return undefined;
+}
+
 function randomToken(prefix: string): string {
   return `${prefix}${b64url(crypto.getRandomValues(new Uint8Array(24)))}`;
 }
@@ -133,12 +227,23 @@ export function startCodexAuthServer(
     verifier: known.codeVerifier ?? randomToken("ver_"),
   };
   const knownTokenSets = [...(known.tokenSets ?? [])];
+  const knownBrowserCodes = [...(known.browserCodes ?? [])];
+  const knownApiKeys = [...(known.apiKeys ?? [])];
+  const authorizeRequests: AuthorizeRequest[] = [];
+  const exchangedCodes: string[] = [];
+  const apiKeysIssued: string[] = [];
+  const idTokens = new Set<string>();
+  /** Browser codes not yet exchanged → what the authorize request bound them to. */
+  const browserCodes = new Map<string, { challenge: string; redirectUri: string }>();
+  /** Pending "form" approvals by id. */
+  const pendingForms = new Map<string, URLSearchParams>();
   const email = options.email ?? "user@example.com";
 
   const mint = (ttl = options.accessTokenTtlS ?? 3600) => {
     const next = knownTokenSets.shift();
     if (next) {
       currentRefresh = next.refresh_token;
+      idTokens.add(next.id_token);
       return { ...next };
     }
     const now = Math.floor(Date.now() / 1000);
@@ -153,23 +258,123 @@ export function startCodexAuthServer(
       refresh_token: randomToken("rt_"),
     };
     currentRefresh = tokens.refresh_token;
+    idTokens.add(tokens.id_token);
     return tokens;
+  };
+
+  /** The redirect back to cdx's callback, with a fresh code bound to the request's PKCE challenge. */
+  const approve = (params: URLSearchParams): Response => {
+    const code = knownBrowserCodes.shift() ?? randomToken("ac_browser_");
+    browserCodes.set(code, {
+      challenge: params.get("code_challenge")!,
+      redirectUri: params.get("redirect_uri")!,
+    });
+    const target = new URL(params.get("redirect_uri")!);
+    target.searchParams.set("code", code);
+    target.searchParams.set("state", params.get("state")!);
+    return new Response(null, { status: 302, headers: { location: target.toString() } });
+  };
+  const deny = (params: URLSearchParams): Response => {
+    const target = new URL(params.get("redirect_uri")!);
+    target.searchParams.set("error", "access_denied");
+    target.searchParams.set("error_description", "The user denied access to the stand-in issuer");
+    target.searchParams.set("state", params.get("state")!);
+    return new Response(null, { status: 302, headers: { location: target.toString() } });
+  };
+
+  const authorizePage = (params: URLSearchParams): Response => {
+    const id = randomToken("");
+    pendingForms.set(id, params);
+    return html(
+      200,
+      `<h1>Sign in to the stand-in issuer</h1>
+<p>cdx asks to sign you in as ${escapeHtml(email)}.</p>
+<form method="post" action="/oauth/authorize/decision">
+<input type="hidden" name="id" value="${id}">
+<button id="approve" name="decision" value="approve">Approve</button>
+<button id="deny" name="decision" value="deny">Deny</button>
+</form>`,
+    );
+  };
+
+  const exchangeBrowserCode = async (form: URLSearchParams): Promise<Response> => {
+    const code = form.get("code") ?? "";
+    const bound = browserCodes.get(code);
+    if (!bound) {
+      return json(400, { error: "invalid_grant", error_description: "unknown or used code" });
+    }
+    browserCodes.delete(code); // a code works once, right or wrong
+    if (form.get("client_id") !== CODEX_CLIENT) {
+      return json(401, { error: "invalid_client", error_description: "unknown client" });
+    }
+    if (form.get("redirect_uri") !== bound.redirectUri) {
+      return json(400, { error: "invalid_grant", error_description: "redirect_uri mismatch" });
+    }
+    if (await s256(form.get("code_verifier") ?? "") !== bound.challenge) {
+      return json(400, { error: "invalid_grant", error_description: "PKCE verification failed" });
+    }
+    exchangedCodes.push(code);
+    return json(200, mint());
+  };
+
+  const exchangeApiKey = (form: URLSearchParams): Response => {
+    const ok = form.get("grant_type") === "urn:ietf:params:oauth:grant-type:token-exchange" &&
+      form.get("client_id") === CODEX_CLIENT &&
+      form.get("requested_token") === "openai-api-key" &&
+      form.get("subject_token_type") === "urn:ietf:params:oauth:token-type:id_token" &&
+      idTokens.has(form.get("subject_token") ?? "");
+    if (!ok) {
+      return json(400, { error: "invalid_request", error_description: "bad token exchange" });
+    }
+    if (options.apiKeyExchangeStatus) {
+      return json(options.apiKeyExchangeStatus, { error: "server_error" });
+    }
+    const key = knownApiKeys.shift() ?? randomToken("sk-proj-fake-");
+    apiKeysIssued.push(key);
+    return json(200, { access_token: key, token_type: "Bearer" });
   };
 
   const json = (status: number, body: unknown) =>
     new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
+  let releaseHung!: () => void;
+  const hung = new Promise<void>((resolve) => releaseHung = resolve);
+
   const handler = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const body = await req.text();
-    requests.push({
+    const recorded = {
       method: req.method,
       path: url.pathname,
       headers: Object.fromEntries(req.headers),
       body,
-    });
+    };
+    requests.push(recorded);
+    if (options.hang?.(recorded)) {
+      await hung;
+      return new Response("closing", { status: 503 });
+    }
     const path = url.pathname;
+    if (req.method === "GET" && path === "/oauth/authorize") {
+      const problem = checkAuthorize(url.searchParams, options.redirectPorts);
+      if (problem) return html(400, `<h1>invalid_request</h1><p>${escapeHtml(problem)}</p>`);
+      authorizeRequests.push({
+        params: url.searchParams,
+        keys: [...url.searchParams.keys()],
+      });
+      const mode = options.authorize ?? "auto";
+      if (mode === "deny") return deny(url.searchParams);
+      if (mode === "form") return authorizePage(url.searchParams);
+      return approve(url.searchParams);
+    }
     if (req.method !== "POST") return new Response("not found", { status: 404 });
+    if (path === "/oauth/authorize/decision") {
+      const form = new URLSearchParams(body);
+      const params = pendingForms.get(form.get("id") ?? "");
+      if (!params) return html(400, "<h1>unknown request</h1>");
+      pendingForms.delete(form.get("id")!);
+      return form.get("decision") === "approve" ? approve(params) : deny(params);
+    }
     if (path === "/api/accounts/deviceauth/usercode") {
       if (options.deviceCodeDisabled) return new Response("", { status: 404 });
       return json(200, {
@@ -198,6 +403,14 @@ export function startCodexAuthServer(
       const type = req.headers.get("content-type") ?? "";
       if (type.startsWith("application/x-www-form-urlencoded")) {
         const form = new URLSearchParams(body);
+        if (form.get("grant_type") === "urn:ietf:params:oauth:grant-type:token-exchange") {
+          return exchangeApiKey(form);
+        }
+        if (
+          form.get("grant_type") === "authorization_code" && browserCodes.has(form.get("code")!)
+        ) {
+          return await exchangeBrowserCode(form);
+        }
         if (
           form.get("grant_type") !== "authorization_code" || form.get("code") !== pkce.code ||
           form.get("code_verifier") !== pkce.verifier
@@ -239,11 +452,15 @@ export function startCodexAuthServer(
       onListen: (addr) => {
         const url = `http://127.0.0.1:${addr.port}`;
         const close = async () => {
+          releaseHung();
           await server.shutdown();
         };
         resolve({
           url,
           requests,
+          authorizeRequests,
+          exchangedCodes,
+          apiKeysIssued,
           revoked,
           get refreshCount() {
             return refreshCount;

@@ -39,6 +39,12 @@ export interface OidcProviderOptions {
   deviceCodeTtlS?: number;
   /** Access token lifetime, seconds (default 60). */
   accessTokenTtlS?: number;
+  /**
+   * Also the authorization-code flow for a native client (redirect URI
+   * `http://127.0.0.1/auth/callback`, any port, PKCE) with oidc-provider's
+   * own login and consent pages (`devInteractions`: any login and password).
+   */
+  authorizationCode?: boolean;
 }
 
 /** The account every approval signs in. */
@@ -66,19 +72,24 @@ export async function startOidcProvider(
   const tokenRequests: string[] = [];
   let slowDowns = 0;
 
+  const code = options.authorizationCode === true;
   const provider = new Provider(issuer, {
     clients: [{
       client_id: clientId,
       token_endpoint_auth_method: "none",
       application_type: "native",
-      grant_types: ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
-      response_types: [],
-      redirect_uris: [],
+      grant_types: [
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "refresh_token",
+        ...(code ? ["authorization_code"] : []),
+      ],
+      response_types: code ? ["code"] : [],
+      redirect_uris: code ? ["http://127.0.0.1/auth/callback"] : [],
     }],
     features: {
       deviceFlow: { enabled: true, charset: "digits" },
       revocation: { enabled: true },
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: code },
     },
     scopes: ["openid", "offline_access", "email", "profile"],
     claims: {
@@ -88,13 +99,16 @@ export async function startOidcProvider(
     conformIdTokenClaims: false,
     findAccount: (_ctx: unknown, id: string) => ({
       accountId: id,
+      // The device-grant tests check ChatGPT-style claims; a plain issuer (the code flow) has none.
       claims: () => ({
         sub: id,
         email: OIDC_ACCOUNT.email,
-        "https://api.openai.com/auth": {
-          chatgpt_account_id: OIDC_ACCOUNT.accountId,
-          chatgpt_plan_type: OIDC_ACCOUNT.plan,
-        },
+        ...(code ? {} : {
+          "https://api.openai.com/auth": {
+            chatgpt_account_id: OIDC_ACCOUNT.accountId,
+            chatgpt_plan_type: OIDC_ACCOUNT.plan,
+          },
+        }),
       }),
     }),
     ttl: {

@@ -1,0 +1,136 @@
+/**
+ * `cdx login` at a real terminal (a pseudo-terminal, via python3's `pty`):
+ * with no browser on this machine it offers to paste the address the
+ * browser ended on, and that completes the login; Ctrl-C typed at that
+ * prompt exits 130 at once; and the device-code countdown line is cleared
+ * before a warning, never glued to it.
+ */
+import assert from "node:assert/strict";
+import { baseEnv, cdxCommandLine, ROOT } from "./helpers/cli.ts";
+import { startCodexAuthServer } from "./fakes/codex_auth_server.ts";
+import { chatgptAuth, serializeAuthFile } from "../lib/auth/auth_json.ts";
+import { exists, tempHome } from "./helpers/auth_context.ts";
+import { authorizeUrlIn, waitFor } from "./helpers/browser.ts";
+
+const HAS_PTY = (() => {
+  try {
+    return new Deno.Command("python3", { args: ["-c", "import pty"] }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+const NO_PTY = HAS_PTY ? "" : " [SKIPPED: python3 is not installed]";
+
+/** cdx at a terminal: type into it, read what the terminal shows. */
+function cdxAtTerminal(args: string[], env: Record<string, string>) {
+  const { cmd, args: pre } = cdxCommandLine();
+  const child = new Deno.Command("python3", {
+    args: [`${ROOT}/tests/fixtures/pty_run.py`, cmd, ...pre, ...args],
+    env: baseEnv(env),
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let screen = "";
+  const pump = (async () => {
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) screen += chunk;
+  })();
+  const writer = child.stdin.getWriter();
+  return {
+    screen: () => screen,
+    type: (text: string) => writer.write(new TextEncoder().encode(text)),
+    async done() {
+      const status = await child.status;
+      await pump;
+      await writer.close().catch(() => {});
+      await child.stderr.cancel();
+      return { code: status.code, screen };
+    },
+  };
+}
+
+function fileEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { CODEX_HOME: home, CDX_CREDENTIALS_STORE: "file", ...extra };
+}
+
+Deno.test({
+  name:
+    `terminal, no display: the pasted address of the page that failed to load completes the login${NO_PTY}`,
+  ignore: !HAS_PTY,
+  async fn() {
+    await using home = await tempHome();
+    await using fake = await startCodexAuthServer({});
+    const term = cdxAtTerminal(
+      ["login", "--port", "0"],
+      fileEnv(home.path, { CDX_ISSUER: fake.url }),
+    );
+    await waitFor(() => term.screen().includes("Paste the address here"), "the paste prompt");
+    assert.match(term.screen(), /cdx did not open a browser \(no graphical session/);
+    const url = authorizeUrlIn(term.screen())!;
+    // The browser is on another machine: it follows the redirect but cannot reach this one.
+    const redirect = await fetch(url, { redirect: "manual" });
+    const callback = redirect.headers.get("location")!;
+    await term.type(`${callback}\n`);
+    const r = await term.done();
+    assert.equal(r.code, 0, r.screen);
+    assert.match(r.screen, /Successfully logged in\r\n/);
+    assert.equal(fake.exchangedCodes.length, 1);
+    assert.ok(await exists(`${home.path}/auth.json`));
+  },
+});
+
+Deno.test({
+  name: `terminal: Ctrl-C at the paste prompt exits 130 at once and saves nothing${NO_PTY}`,
+  ignore: !HAS_PTY,
+  async fn() {
+    await using home = await tempHome();
+    await using fake = await startCodexAuthServer({});
+    const term = cdxAtTerminal(
+      ["login", "--port", "0"],
+      fileEnv(home.path, { CDX_ISSUER: fake.url }),
+    );
+    await waitFor(() => term.screen().includes("Paste the address here"), "the paste prompt");
+    await term.type("\x03");
+    const r = await term.done();
+    assert.equal(r.code, 130, r.screen);
+    assert.match(r.screen, /interrupted\r\n$/);
+    assert.equal(await exists(`${home.path}/auth.json`), false);
+  },
+});
+
+Deno.test({
+  name:
+    `terminal: a warning during the device-code countdown starts on a cleared line, never glued to it${NO_PTY}`,
+  ignore: !HAS_PTY,
+  async fn() {
+    await using home = await tempHome();
+    await using fake = await startCodexAuthServer({ interval: "1", autoApproveAfterPolls: 3 });
+    // A previous login whose refresh token cannot be revoked: cdx warns while the countdown runs.
+    const old = fake.mintTokens();
+    await Deno.writeTextFile(
+      `${home.path}/auth.json`,
+      serializeAuthFile(chatgptAuth({ ...old, account_id: "acct-123" }, Date.now())),
+      { mode: 0o600 },
+    );
+    fake.failRevoke(503);
+    const term = cdxAtTerminal(
+      ["login", "--device-auth", "--no-browser"],
+      fileEnv(home.path, {
+        CDX_ISSUER: fake.url,
+        CODEX_REVOKE_TOKEN_URL_OVERRIDE: `${fake.url}/oauth/revoke`,
+        CDX_TEST_POLL_SCALE: "0.5",
+      }),
+    );
+    const r = await term.done();
+    assert.equal(r.code, 0, r.screen);
+    assert.match(r.screen, /Waiting for approval\.\.\. the code expires in 1[45]:\d\d/);
+    const CLEAR = "\r\x1b[2K";
+    assert.ok(r.screen.includes(`${CLEAR}warning: could not revoke the replaced token`), r.screen);
+    // No countdown text runs into the warning: every warning is preceded by a cleared line.
+    for (const { index } of r.screen.matchAll(/warning:/g)) {
+      assert.equal(r.screen.slice(index - CLEAR.length, index), CLEAR, r.screen);
+    }
+    assert.match(r.screen, /Successfully logged in\r\n$/);
+  },
+});
