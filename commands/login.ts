@@ -21,6 +21,7 @@ import {
   authStatus,
   BROWSER_LOGIN_WAIT_MS,
   checkForcedLoginMethod,
+  CODEX_CLIENT_ID,
   currentToken,
   type DeviceCodePrompt,
   deviceLogin,
@@ -454,8 +455,9 @@ export function formatStatus(status: AuthStatus, nowMs: number): string {
     );
     lines.push("Authentication is checked when you send a request.");
   } else if (status.auth_mode === "chatgpt") {
-    const standard = status.issuer !== undefined && status.issuer !== "https://auth.openai.com" &&
-      status.plan === undefined;
+    // A standard OIDC issuer: tokens issued to another client than codex's.
+    const standard = status.issuer !== undefined && status.client_id !== undefined &&
+      status.client_id !== CODEX_CLIENT_ID;
     if (standard) {
       lines.push(`Logged in to ${status.issuer} as ${status.email ?? status.subject ?? "unknown"}`);
     } else lines.push("Logged in using ChatGPT");

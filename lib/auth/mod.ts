@@ -32,7 +32,7 @@ export { type AuthorizePrompt, BROWSER_LOGIN_WAIT_MS } from "./browser_login.ts"
 export { isRevocable, revokeAuth } from "./revoke.ts";
 export { RefreshPermanentError, RefreshTransientError } from "./refresh.ts";
 export { parseIdClaims, tokenExpiryMs } from "./jwt.ts";
-export { ISSUER_ENV } from "./endpoints.ts";
+export { CODEX_CLIENT_ID, ISSUER_ENV } from "./endpoints.ts";
 export {
   currentToken,
   getRequestAuth,

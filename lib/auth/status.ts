@@ -48,6 +48,8 @@ export interface AuthStatus {
   plan?: string;
   account_id?: string | null;
   issuer?: string;
+  /** The OAuth client the tokens were issued to (codex's, or `--client-id` at a standard issuer). */
+  client_id?: string;
   access_token_expires_at?: string | null;
   access_token_expired?: boolean;
   last_refresh?: string | null;
@@ -84,6 +86,8 @@ function describeCredential(status: AuthStatus, auth: AuthData, nowMs: number): 
   status.account_id = auth.tokens.account_id ?? claims.accountId ?? null;
   const issuer = auth.tokens.oauth_provenance?.issuer;
   if (typeof issuer === "string") status.issuer = issuer;
+  const clientId = auth.tokens.oauth_provenance?.client_id;
+  if (typeof clientId === "string") status.client_id = clientId;
   const exp = tokenExpiryMs(auth.tokens.access_token);
   status.access_token_expires_at = exp === undefined ? null : isoMs(exp);
   if (exp !== undefined) status.access_token_expired = exp <= nowMs;
@@ -146,7 +150,11 @@ export async function authStatus(
       );
     }
     for (const key of Object.keys(status) as (keyof AuthStatus)[]) {
-      if (["email", "subject", "plan", "account_id", "issuer", "last_refresh"].includes(key)) {
+      if (
+        ["email", "subject", "plan", "account_id", "issuer", "client_id", "last_refresh"].includes(
+          key,
+        )
+      ) {
         delete status[key];
       }
     }
