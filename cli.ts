@@ -4,8 +4,11 @@
  * exit codes. The only module that touches `Deno.env`, `Deno.exit`, signals
  * and the real standard streams.
  *
- * `cdx --version` is answered before anything else is loaded, so it starts
- * as fast as an empty Deno program.
+ * Start-up is a feature (`cdx login token` runs before every scripted
+ * request): `--version` is answered before anything else is loaded, `--help`
+ * and usage errors load only the grammar, and a command loads its own module
+ * and the runtime it needs, all in one parallel batch. See the README's
+ * start-up table and `scripts/bench_startup.ts`.
  *
  * @module
  */
@@ -14,8 +17,11 @@ import { CancelledError, InterruptSignal, TimeoutError } from "./lib/cancel.ts";
 import { CdxError, ExitCode, UsageError } from "./lib/errors.ts";
 import { inCriticalSection, whenNotCritical } from "./lib/critical.ts";
 import type { Context, Input, Output } from "./lib/context.ts";
+import type { CommandSpec } from "./commands/grammar.ts";
 import type { ParsedArgs } from "./commands/mod.ts";
 import type { KeyringStore } from "./lib/keyring/store.ts";
+import type { Logger } from "./lib/logger.ts";
+import type { ProcessRunner } from "./lib/process.ts";
 
 /** Options of {@linkcode main}, for tests and test-only entry points. */
 export interface MainOptions {
@@ -27,7 +33,7 @@ export interface MainOptions {
 
 const encoder = new TextEncoder();
 
-/** The one-line usage printed after a usage error. */
+/** The one-line usage printed after a usage error that concerns no particular command. */
 export const SHORT_USAGE =
   "usage: cdx [--codex-home DIR] [--log-level LEVEL] <login|logout|run|feedback|completions> [options]  (see `cdx --help`)";
 
@@ -44,112 +50,203 @@ function resolvePath(path: string): string {
 /**
  * Runs cdx with `args` and returns the exit code. Installs the SIGINT/SIGTERM
  * handlers: the first signal aborts the Context signal (the command unwinds,
- * exit 130 / 143), a second one exits at once.
+ * exit 130 / 143; inside a critical section once it ends), a second one exits
+ * at once (a third even inside a critical section).
  */
 export async function main(args: readonly string[], options: MainOptions = {}): Promise<number> {
   const env = Deno.env;
-  const noColorEnv = (env.get("NO_COLOR") ?? "") !== "";
-  const argvNoColor = args.includes("--no-color");
-  const { denoInput, denoOutput } = await import("./lib/io.ts");
-  const stdout: Output = denoOutput(Deno.stdout, !noColorEnv && !argvNoColor);
-  const stderr: Output = denoOutput(Deno.stderr, !noColorEnv && !argvNoColor);
-  const stdin: Input = denoInput();
+  const color = (env.get("NO_COLOR") ?? "") === "" && !args.includes("--no-color");
+  // A command line that will run a command starts loading the runtime with the parser (one
+  // batch instead of two); help, version and completions never need it.
+  const runtime = args.some((a) => ANSWERED_BEFORE_RUNTIME.has(a)) ? undefined : loadRuntime();
+  runtime?.catch(() => {}); // awaited (and reported) only when a command runs
+  const [{ denoInput, denoOutput }, { parseCommandLine }] = await Promise.all([
+    import("./lib/io.ts"),
+    import("./commands/parse.ts"),
+  ]);
+  const stdout: Output = denoOutput(Deno.stdout, color);
+  const stderr: Output = denoOutput(Deno.stderr, color);
 
   const controller = new AbortController();
   const removeSignals = installSignalHandlers(controller, stderr);
   try {
-    const { parseArgs, dispatch, ParserExit } = await import("./commands/mod.ts");
-    let parsed: ParsedArgs;
+    let line;
     try {
-      parsed = parseArgs(args, { colors: stderr.color, columns: stdout.columns });
+      line = parseCommandLine(args);
     } catch (error) {
-      if (error instanceof ParserExit) {
-        if (error.stdout) await stdout.write(error.stdout);
-        if (error.stderr) {
-          await stderr.write(error.stderr.replace(/^Error: /, "error: "));
-          if (error.code === ExitCode.USAGE) await stderr.write(`${SHORT_USAGE}\n`);
-        }
-        return error.code;
+      // A mistake may echo what was typed (`cdx login sk-…`): mask what looks like a secret.
+      const { redactPatterns } = await import("./lib/redact.ts");
+      return await reportError(error, { stderr, logLevel: "warn", redact: redactPatterns });
+    }
+    switch (line.kind) {
+      case "help": {
+        const { renderHelp } = await import("./commands/help.ts");
+        await stdout.write(renderHelp(line.path, { columns: stdout.columns, color: stdout.color }));
+        return ExitCode.OK;
       }
-      throw error;
+      case "version":
+        await stdout.write(`${versionLine()}\n`);
+        return ExitCode.OK;
+      case "completions": {
+        const { runCompletions } = await (await import("./commands/mod.ts")).loadCompletion();
+        const out = runCompletions(args);
+        if (out.stdout) await stdout.write(out.stdout);
+        if (out.stderr) await stderr.write(out.stderr);
+        return out.code;
+      }
     }
-
-    const [{ configureLogging }, { loadConfig }, { createProcessRunner }, contextModule, life] =
-      await Promise.all([
-        import("./lib/log.ts"),
-        import("./lib/config.ts"),
-        import("./lib/process.ts"),
-        import("./lib/context.ts"),
-        import("./lib/lifecycle.ts"),
-      ]);
-    const { SecretRegistry } = await import("./lib/secrets.ts");
-    const { createPlatformKeyring } = await import("./lib/keyring/mod.ts");
-    const { getLogger } = await import("@logtape/logtape");
-    const secrets = new SecretRegistry();
-    const logLevel = parsed.logLevel ?? "warn";
-    await configureLogging({ output: stderr, level: logLevel, secrets });
-    const logger = getLogger(["cdx"]);
-    const codexHomeRaw = parsed.codexHome ?? env.get("CODEX_HOME") ??
-      `${homeDir(env) ?? "."}/.codex`;
-    const codexHome = resolvePath(codexHomeRaw);
-    const exitHooks = new life.ExitHooks();
-    let code: number = ExitCode.FAILURE;
-    let ctx: Context | undefined;
-    try {
-      const config = await loadConfig(codexHome);
-      const runner = createProcessRunner(logger.getChild("process"));
-      let keyring: KeyringStore | undefined;
-      ctx = {
-        env: { get: (name) => env.get(name), toObject: () => env.toObject() },
-        stdin,
-        stdout,
-        stderr,
-        fetch: globalThis.fetch.bind(globalThis),
-        clock: contextModule.systemClock,
-        signal: controller.signal,
-        logger,
-        config,
-        runner,
-        keyring: () =>
-          keyring ??= createPlatformKeyring({
-            os: Deno.build.os,
-            runner,
-            env: ctx!.env,
-            signal: controller.signal,
-            logger: logger.getChild("keyring"),
-            secrets,
-          }),
-        secrets,
-        globals: {
-          codexHome,
-          logLevel,
-          color: stderr.color,
-          readOnly: parsed.command === "login-status",
-        },
-        exitHooks,
-        argv: args,
-        version: VERSION,
-        os: Deno.build.os,
-        arch: Deno.build.arch,
-      };
-      // Every record, trace included, goes to the redacting feedback ring; kept in cdx.log at exit.
-      (await import("./lib/feedback/capture.ts")).installFeedbackCapture(ctx);
-      await options.setup?.(ctx);
-      logger.debug("cdx {version} {command} codex_home={codexHome}", {
-        version: ctx.version,
-        command: parsed.command,
-        codexHome,
-      });
-      code = await (options.dispatch ?? dispatch)(ctx, parsed);
-    } catch (error) {
-      code = await reportError(error, { stderr, logLevel, redact: (t) => secrets.redact(t) });
-      logger.debug("exit {code} after {error}", { code, error: String(error) });
+    // The command's own module starts loading now, alongside the runtime; a failure to load it
+    // surfaces at dispatch, where errors are reported.
+    if (!options.dispatch) {
+      const command = line.args.command;
+      import("./commands/mod.ts").then((m) => m.loadCommand(command)).catch(() => {});
     }
-    await exitHooks.run({ code });
-    return code;
+    return await runCommand(line.args, line.spec, runtime ?? loadRuntime(), {
+      ...options,
+      stdout,
+      stderr,
+      stdin: denoInput(),
+      env,
+      args,
+      controller,
+    });
   } finally {
     removeSignals();
   }
+}
+
+interface RunOptions extends MainOptions {
+  stdout: Output;
+  stderr: Output;
+  stdin: Input;
+  env: Deno.Env;
+  args: readonly string[];
+  controller: AbortController;
+}
+
+/** Words after which no command runs (so the runtime is not loaded ahead). */
+const ANSWERED_BEFORE_RUNTIME = new Set([
+  "--help",
+  "--version",
+  "help",
+  "completions",
+  "completion",
+]);
+
+/** What every command needs besides its own module, loaded as one parallel batch. */
+function loadRuntime() {
+  return Promise.all([
+    import("./lib/log.ts"),
+    import("./lib/context.ts"),
+    import("./lib/lifecycle.ts"),
+    import("./lib/secrets.ts"),
+    import("./lib/keyring/mod.ts"),
+    import("./lib/feedback/capture.ts"),
+    import("./commands/mod.ts"),
+    // Needed at exit to keep this invocation's log block; loading it now overlaps the command.
+    import("./lib/feedback/persist.ts"),
+  ]);
+}
+
+/** Builds the Context, runs the command, maps its outcome to an exit code, runs the exit hooks. */
+async function runCommand(
+  parsed: ParsedArgs,
+  spec: CommandSpec,
+  runtime: ReturnType<typeof loadRuntime>,
+  o: RunOptions,
+): Promise<number> {
+  const { stdout, stderr, env, controller } = o;
+  const codexHome = resolvePath(
+    parsed.codexHome ?? env.get("CODEX_HOME") ?? `${homeDir(env) ?? "."}/.codex`,
+  );
+  // config.toml is read (and the TOML parser loaded) while the runtime loads.
+  const configLoad = import("./lib/config.ts").then((m) => m.loadConfig(codexHome));
+  configLoad.catch(() => {}); // awaited below, inside the error mapping
+  const [
+    log,
+    { systemClock },
+    life,
+    secretsModule,
+    { createPlatformKeyring },
+    { installFeedbackCapture },
+    commands,
+  ] = await runtime;
+  const secrets = new secretsModule.SecretRegistry();
+  const logLevel = parsed.logLevel ?? "warn";
+  log.configureLogging({ output: stderr, level: logLevel, secrets });
+  const logger = log.getLogger(["cdx"]);
+  const exitHooks = new life.ExitHooks();
+  let code: number = ExitCode.FAILURE;
+  try {
+    const config = await configLoad;
+    if (config.error) {
+      if (!spec.brokenConfigOk) throw config.error;
+      logger.warn("{problem} (ignored: `cdx {command}` runs without it)", {
+        problem: config.error.message,
+        command: spec.path.join(" "),
+      });
+    }
+    const runner = lazyRunner(logger.getChild("process"));
+    let keyring: KeyringStore | undefined;
+    const ctx: Context = {
+      env: { get: (name) => env.get(name), toObject: () => env.toObject() },
+      stdin: o.stdin,
+      stdout,
+      stderr,
+      fetch: globalThis.fetch.bind(globalThis),
+      clock: systemClock,
+      signal: controller.signal,
+      logger,
+      config,
+      runner,
+      keyring: () =>
+        keyring ??= createPlatformKeyring({
+          os: Deno.build.os,
+          runner,
+          env: ctx.env,
+          signal: controller.signal,
+          logger: logger.getChild("keyring"),
+          secrets,
+        }),
+      secrets,
+      globals: { codexHome, logLevel, color: stderr.color, readOnly: spec.readOnly === true },
+      exitHooks,
+      argv: o.args,
+      version: VERSION,
+      os: Deno.build.os,
+      arch: Deno.build.arch,
+    };
+    // Every record, trace included, goes to the redacting feedback ring; kept in cdx.log at exit.
+    installFeedbackCapture(ctx);
+    await o.setup?.(ctx);
+    logger.debug("cdx {version} {command} codex_home={codexHome}", {
+      version: ctx.version,
+      command: parsed.command,
+      codexHome,
+    });
+    code = await (o.dispatch ?? commands.dispatch)(ctx, parsed);
+  } catch (error) {
+    code = await reportError(error, {
+      stderr,
+      logLevel,
+      redact: (t) => secrets.redact(t),
+      usage: (await import("./commands/parse.ts")).usageLine(spec.path),
+    });
+    logger.debug("exit {code} after {error}", { code, error: String(error) });
+  }
+  await exitHooks.run({ code });
+  return code;
+}
+
+/** A runner that loads lib/process.ts at the first spawn: most commands never spawn. */
+function lazyRunner(logger: Logger): ProcessRunner {
+  let real: Promise<ProcessRunner> | undefined;
+  return {
+    async run(cmd, args, options) {
+      real ??= import("./lib/process.ts").then((m) => m.createProcessRunner(logger));
+      return await (await real).run(cmd, args, options);
+    },
+  };
 }
 
 function installSignalHandlers(controller: AbortController, stderr: Output): () => void {
@@ -186,9 +283,15 @@ function installSignalHandlers(controller: AbortController, stderr: Output): () 
   };
 }
 
-interface ReportOptions {
+/** Options of {@linkcode reportError}. */
+export interface ReportOptions {
+  /** The usage line after a usage error without a hint (default {@linkcode SHORT_USAGE}). */
+  usage?: string;
+  /** Where the message goes. */
   stderr: Output;
+  /** `debug` and `trace` add stack traces. */
   logLevel: string;
+  /** Masks secrets in the message. */
   redact: (text: string) => string;
 }
 
@@ -218,7 +321,12 @@ export async function reportError(error: unknown, options: ReportOptions): Promi
   if (error instanceof CdxError) {
     await say(`error: ${error.message}\n`);
     if (error.hint) await say(`hint: ${error.hint}\n`);
-    else if (error instanceof UsageError) await say(`${SHORT_USAGE}\n`);
+    // A command-line mistake carries its command's usage line (commands/parse.ts).
+    const usage = (error as { usage?: unknown }).usage;
+    if (typeof usage === "string") await say(`${usage}\n`);
+    else if (error instanceof UsageError && !error.hint) {
+      await say(`${options.usage ?? SHORT_USAGE}\n`);
+    }
     if (debug && error.cause instanceof Error && error.cause.stack) {
       await say(`${error.cause.stack}\n`);
     }

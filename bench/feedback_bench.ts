@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { LogRecord } from "@logtape/logtape";
+import type { LogRecord } from "../lib/logger.ts";
 import { SecretRegistry } from "../lib/secrets.ts";
 import { FeedbackCapture } from "../lib/feedback/capture.ts";
 

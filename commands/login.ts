@@ -3,12 +3,6 @@
  *
  * @module
  */
-import { longestMatch, object } from "@optique/core/constructs";
-import { command, constant, flag, option } from "@optique/core/primitives";
-import { optional } from "@optique/core/modifiers";
-import { integer, string } from "@optique/core/valueparser";
-import { message } from "@optique/core/message";
-import type { InferValue } from "@optique/core/parser";
 import type { Context } from "../lib/context.ts";
 import { CdxError, ExitCode, UsageError } from "../lib/errors.ts";
 import { orCancel } from "../lib/cancel.ts";
@@ -29,94 +23,9 @@ import {
   parseIdClaims,
   tokenExpiryMs,
 } from "../lib/auth/mod.ts";
-import { jsonOption, storeOption } from "./options.ts";
+import type { LoginOptions, LoginStatusOptions, LoginTokenOptions } from "./grammar.ts";
 
-const loginStatus = command(
-  "status",
-  object({ command: constant("login-status" as const), store: storeOption, json: jsonOption }),
-  {
-    brief: message`Show how you are logged in`,
-    description:
-      message`Shows the account or masked API key, where the credentials live and when the token expires. Exit 0 when logged in, 1 when not.`,
-  },
-);
-
-const loginToken = command(
-  "token",
-  object({ command: constant("login-token" as const), store: storeOption, json: jsonOption }),
-  {
-    brief: message`Print the bearer credential for scripts`,
-    description:
-      message`Prints the access token (or API key) on stdout, refreshing it first when it has expired.`,
-  },
-);
-
-const loginMain = object({
-  command: constant("login" as const),
-  withApiKey: optional(
-    flag("--with-api-key", { description: message`read an API key from stdin and save it` }),
-  ),
-  deviceAuth: optional(
-    flag("--device-auth", {
-      description:
-        message`sign in with a one-time code entered in a browser on any device (the account must allow device code login)`,
-    }),
-  ),
-  issuer: optional(
-    option("--issuer", string({ metavar: "URL" }), {
-      description: message`OAuth issuer (default https://auth.openai.com; env ${"CDX_ISSUER"})`,
-    }),
-  ),
-  clientId: optional(
-    option("--client-id", string({ metavar: "ID" }), {
-      description: message`OAuth client id, required for a standard OpenID Connect issuer`,
-    }),
-  ),
-  scope: optional(
-    option("--scope", string({ metavar: "SCOPE" }), {
-      description: message`OAuth scope for a standard OpenID Connect issuer`,
-    }),
-  ),
-  port: optional(
-    option("--port", integer({ min: 0, max: 65535, metavar: "PORT" }), {
-      description:
-        message`local port the browser returns to (default 1455, then 1457; 0 = any free port)`,
-    }),
-  ),
-  noBrowser: optional(
-    flag("--no-browser", {
-      description: message`print the sign-in link instead of opening a browser`,
-    }),
-  ),
-  store: storeOption,
-});
-
-/** The `login` command and its subcommands. */
-export const loginCommand = command("login", longestMatch(loginStatus, loginToken, loginMain), {
-  brief: message`Log in in a browser, with a device code or with an API key`,
-  description:
-    message`Signs in through your browser (default), with a one-time code (--device-auth) or with an API key read from stdin, and stores the credentials where codex finds them. Without a browser on this machine (SSH, no display), cdx prints the link and lets you paste the address the browser ends on.`,
-  footer: message`Examples:
-  cdx login
-  cdx login --device-auth
-  printenv OPENAI_API_KEY | cdx login --with-api-key
-  cdx login --issuer https://id.example.com --client-id cdx
-  cdx login status --json
-  curl -H "Authorization: Bearer $(cdx login token)" ...`,
-});
-
-/** Options of `cdx login`. */
-export type LoginOptions = Extract<InferValue<typeof loginCommand>, { command: "login" }>;
-/** Options of `cdx login status`. */
-export type LoginStatusOptions = Extract<
-  InferValue<typeof loginCommand>,
-  { command: "login-status" }
->;
-/** Options of `cdx login token`. */
-export type LoginTokenOptions = Extract<
-  InferValue<typeof loginCommand>,
-  { command: "login-token" }
->;
+export type { LoginOptions, LoginStatusOptions, LoginTokenOptions } from "./grammar.ts";
 
 /** Env var that multiplies every login wait and deadline (tests only; e.g. 0.01). */
 export const POLL_SCALE_ENV = "CDX_TEST_POLL_SCALE";

@@ -1,115 +1,76 @@
 /**
- * The command-line grammar of cdx and the dispatch from a parsed command line
- * to a command's run function.
+ * From a parsed command line to a command's run function. Each command's
+ * module (and the libraries behind it) is loaded only when that command
+ * runs: `cdx login token` never loads the model client or the feedback zip.
+ *
+ * The modules of `run`, `feedback` and `completions` are imported by a
+ * specifier Deno cannot see before running: Deno reads every module a
+ * program could import (literal dynamic imports included, with their npm
+ * packages) before its first line runs, and these three with optique and
+ * fflate cost every command ~10 ms that way (README "Start-up").
+ * `deno compile` is told about them (`--include`, scripts/compile.ts).
  *
  * @module
  */
-import { merge, object, or } from "@optique/core/constructs";
-import { flag, option } from "@optique/core/primitives";
-import { optional } from "@optique/core/modifiers";
-import { choice, string } from "@optique/core/valueparser";
-import { message } from "@optique/core/message";
-import type { InferValue } from "@optique/core/parser";
-import { runParser } from "@optique/core/facade";
 import type { Context } from "../lib/context.ts";
-import { LOG_LEVELS } from "../lib/context.ts";
-import { versionLine } from "../lib/version.ts";
-import { loginCommand, runLogin, runLoginStatus, runLoginToken } from "./login.ts";
-import { logoutCommand, runLogout } from "./logout.ts";
-import { runCommand, runRun } from "./run.ts";
-import { feedbackCommand, runFeedback } from "./feedback.ts";
+import type { ParsedArgs } from "./grammar.ts";
 
-const globalOptions = object("Global options", {
-  codexHome: optional(option("--codex-home", string({ metavar: "DIR" }), {
-    description: message`codex's home directory (env ${"CODEX_HOME"}, default ~/.codex)`,
-  })),
-  logLevel: optional(option("--log-level", choice(LOG_LEVELS, { metavar: "LEVEL" }), {
-    description: message`stderr log level: error, warn (default), info, debug, trace`,
-  })),
-  noColor: optional(flag("--no-color", {
-    description: message`no ANSI colours (also when ${"NO_COLOR"} is set)`,
-  })),
-});
+export type { ParsedArgs } from "./grammar.ts";
 
-/** The whole grammar: global options (anywhere) plus one command. */
-export const cdxParser = merge(
-  globalOptions,
-  or(loginCommand, logoutCommand, runCommand, feedbackCommand),
-);
+/**
+ * The modules imported by a run-time specifier, relative to the repository
+ * root: what `deno compile` must `--include`.
+ */
+export const HIDDEN_MODULES = {
+  run: "commands/run.ts",
+  feedback: "commands/feedback.ts",
+  completion: "commands/completion.ts",
+} as const;
 
-/** A parsed command line. */
-export type ParsedArgs = InferValue<typeof cdxParser>;
+/** Imports one of {@linkcode HIDDEN_MODULES} (the specifier is a value, not a literal). */
+function importHidden(name: keyof typeof HIDDEN_MODULES): Promise<unknown> {
+  return import(new URL(`../${HIDDEN_MODULES[name]}`, import.meta.url).href);
+}
 
-/** Thrown by the parser's exit hook: help, version, completions or a usage error. */
-export class ParserExit extends Error {
-  constructor(readonly code: number, readonly stdout: string, readonly stderr: string) {
-    super(`parser exit ${code}`);
+/** The module that runs each command (cli.ts starts loading it as soon as the command is known). */
+export function loadCommand(command: ParsedArgs["command"]): Promise<unknown> {
+  switch (command) {
+    case "login":
+    case "login-status":
+    case "login-token":
+      return import("./login.ts");
+    case "logout":
+      return import("./logout.ts");
+    case "run":
+      return importHidden("run");
+    case "feedback":
+      return importHidden("feedback");
   }
 }
 
-/** Options of {@linkcode parseArgs}. */
-export interface ParseOptions {
-  colors: boolean;
-  columns?: number;
-}
-
-/**
- * Parses argv. Help, version and completion output, and usage errors, come
- * back as a {@linkcode ParserExit} carrying what to print and the exit code
- * (2 for usage errors).
- */
-export function parseArgs(args: readonly string[], options: ParseOptions): ParsedArgs {
-  let out = "";
-  let err = "";
-  const exit = (code: number): never => {
-    throw new ParserExit(code, out, err);
-  };
-  // @optique/core's runner rather than @optique/run: the latter loads Node's
-  // process/path/fs compatibility layers, which doubles cdx's start-up time.
-  return runParser(cdxParser, "cdx", args, {
-    help: { option: true, command: true, onShow: exit },
-    version: { value: versionLine(), option: true, onShow: exit },
-    completion: { command: { names: ["completions", "completion"] }, onShow: exit },
-    aboveError: "none",
-    onError: () => exit(2),
-    colors: options.colors,
-    maxWidth: options.columns,
-    brief:
-      message`cdx — sign in to OpenAI's codex, keep the credentials safe, and run prompts from scripts.`,
-    description:
-      message`Credentials are shared with the codex CLI: what cdx stores, codex reads, and the other way round.`,
-    examples:
-      message`cdx login                       # sign in in your browser (--device-auth: with a code)
-  printenv OPENAI_API_KEY | cdx login --with-api-key
-  cdx login status
-  cdx run "summarise this" < notes.txt
-  cdx feedback --output report.zip --yes
-  cdx logout
-  cdx completions bash > ~/.local/share/bash-completion/completions/cdx`,
-    footer: message`Exit codes: 0 ok, 1 failure, 2 usage, 124 timeout, 130 Ctrl-C, 143 SIGTERM.`,
-    stdout: (text) => {
-      out += text + "\n";
-    },
-    stderr: (text) => {
-      err += text + "\n";
-    },
-  });
+/** `cdx completions …` (commands/completion.ts, which loads optique). */
+export async function loadCompletion(): Promise<typeof import("./completion.ts")> {
+  return await importHidden("completion") as typeof import("./completion.ts");
 }
 
 /** Runs the parsed command. Returns the exit code. */
-export function dispatch(ctx: Context, args: ParsedArgs): Promise<number> {
+export async function dispatch(ctx: Context, args: ParsedArgs): Promise<number> {
   switch (args.command) {
     case "login":
-      return runLogin(ctx, args);
+      return (await import("./login.ts")).runLogin(ctx, args);
     case "login-status":
-      return runLoginStatus(ctx, args);
+      return (await import("./login.ts")).runLoginStatus(ctx, args);
     case "login-token":
-      return runLoginToken(ctx, args);
+      return (await import("./login.ts")).runLoginToken(ctx, args);
     case "logout":
-      return runLogout(ctx, args);
-    case "run":
-      return runRun(ctx, args);
-    case "feedback":
-      return runFeedback(ctx, args);
+      return (await import("./logout.ts")).runLogout(ctx, args);
+    case "run": {
+      const run = await importHidden("run") as typeof import("./run.ts");
+      return run.runRun(ctx, args);
+    }
+    case "feedback": {
+      const feedback = await importHidden("feedback") as typeof import("./feedback.ts");
+      return feedback.runFeedback(ctx, args);
+    }
   }
 }

@@ -3,17 +3,22 @@
  *
  * @module
  */
-import { parse, TomlError } from "smol-toml";
 import { CdxError } from "./errors.ts";
 
 /** The loaded config: its path and parsed values (empty when the file is absent). */
 export interface CdxConfig {
   /** Absolute path of config.toml. */
   path: string;
-  /** Parsed TOML. */
+  /** Parsed TOML (empty when the file is absent or broken). */
   values: Record<string, unknown>;
-  /** The raw text, when the file exists. */
+  /** The raw text, when the file could be read. */
   text?: string;
+  /**
+   * Why the file could not be used (not TOML, unreadable), naming the file,
+   * line and column. Commands that must work anyway (status, logout,
+   * feedback) run with empty values and warn; the others stop with it.
+   */
+  error?: CdxError | undefined;
 }
 
 /** Path of config.toml inside a CODEX_HOME. */
@@ -21,13 +26,18 @@ export function configPath(codexHome: string): string {
   return `${codexHome.replace(/[\\/]+$/, "")}/config.toml`;
 }
 
+const HINT = "fix or move the file; cdx reads the same config.toml as codex";
+
 /**
  * Reads and parses config.toml. A missing file is an empty config; a file that
- * is not valid TOML is a {@linkcode CdxError} naming the file and the line.
+ * cannot be read or is not valid TOML gives an empty config whose `error`
+ * names the file (and the line and column). The TOML parser is loaded only
+ * when the file has content.
  *
  * @example
  * ```ts
  * const config = await loadConfig("/home/u/.codex");
+ * if (config.error) throw config.error;
  * const model = config.values.model;
  * ```
  */
@@ -40,22 +50,37 @@ export async function loadConfig(codexHome: string): Promise<CdxConfig> {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
       return { path, values: {} };
     }
-    throw new CdxError(`cannot read ${path}: ${(error as Error).message}`);
+    return {
+      path,
+      values: {},
+      error: new CdxError(`cannot read ${path}: ${(error as Error).message}`, {
+        hint: HINT,
+        cause: error,
+      }),
+    };
   }
-  return { path, values: parseConfig(text, path), text };
+  if (text.trim() === "") return { path, values: {}, text };
+  try {
+    return { path, values: await parseConfig(text, path), text };
+  } catch (error) {
+    if (!(error instanceof CdxError)) throw error;
+    return { path, values: {}, text, error };
+  }
 }
 
-/** Parses config.toml text; errors name the file. */
-export function parseConfig(text: string, path: string): Record<string, unknown> {
+/**
+ * Parses config.toml text. A syntax error is a {@linkcode CdxError} naming
+ * the file, the line and the column.
+ */
+export async function parseConfig(text: string, path: string): Promise<Record<string, unknown>> {
+  const { parse, TomlError } = await import("smol-toml");
   try {
     return parse(text) as Record<string, unknown>;
   } catch (error) {
     const detail = error instanceof TomlError
       ? `line ${error.line}, column ${error.column}: ${error.message.split("\n")[0]}`
       : (error as Error).message;
-    throw new CdxError(`Error loading configuration: ${path}: ${detail}`, {
-      hint: "fix or move the file; cdx reads the same config.toml as codex",
-    });
+    throw new CdxError(`Error loading configuration: ${path}: ${detail}`, { hint: HINT });
   }
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Logger } from "./logger.ts";
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "./log.ts";
 import type { ProcessRunner } from "./process.ts";
 import { SecretRegistry } from "./secrets.ts";
 import type { CdxConfig } from "./config.ts";
@@ -16,6 +16,7 @@ import { type KeyringStore, KeyringUnavailableError } from "./keyring/store.ts";
 
 /** Read access to environment variables. */
 export interface Env {
+  /** The variable's value, if set. */
   get(name: string): string | undefined;
   /** A snapshot of all variables (for diagnostics: callers print names only). */
   toObject(): Record<string, string>;
@@ -53,10 +54,8 @@ export interface Clock {
   monotonic(): number;
 }
 
-/** Console log levels of `--log-level`. */
-export const LOG_LEVELS = ["error", "warn", "info", "debug", "trace"] as const;
-/** A console log level. */
-export type LogLevel = typeof LOG_LEVELS[number];
+export { LOG_LEVELS, type LogLevel } from "./logger.ts";
+import type { LogLevel } from "./logger.ts";
 
 /** Options that apply to every command. */
 export interface GlobalOptions {
@@ -75,11 +74,17 @@ export interface GlobalOptions {
 
 /** What every command receives. */
 export interface Context {
+  /** Environment variables (read through here, never `Deno.env`). */
   readonly env: Env;
+  /** Standard input. */
   readonly stdin: Input;
+  /** Data: what scripts read. */
   readonly stdout: Output;
+  /** Messages, warnings, errors, prompts. */
   readonly stderr: Output;
+  /** HTTP (tests give a fake). */
   readonly fetch: typeof fetch;
+  /** Wall and monotonic time. */
   readonly clock: Clock;
   /** Aborted by Ctrl-C / SIGTERM; every long operation takes it. */
   readonly signal: AbortSignal;
@@ -93,6 +98,7 @@ export interface Context {
   readonly keyring: () => KeyringStore;
   /** Secrets handled by this process, masked in logs, errors and bundles. */
   readonly secrets: SecretRegistry;
+  /** The global options, resolved. */
   readonly globals: GlobalOptions;
   /** Work to run when the process ends (normal, error or Ctrl-C). */
   readonly exitHooks: ExitHooks;
@@ -110,7 +116,9 @@ const encoder = new TextEncoder();
 
 /** An {@linkcode Output} that collects what is written, for tests. */
 export class MemoryOutput implements Output {
+  /** What was written, in order. */
   readonly chunks: Uint8Array[] = [];
+  /** A non-terminal, colourless output unless told otherwise. */
   constructor(readonly isTTY = false, readonly color = false, readonly columns?: number) {}
   write(data: string | Uint8Array): Promise<void> {
     this.writeSync(data);

@@ -1,26 +1,28 @@
 /**
- * Logging setup. LogTape is configured once (by `cli.ts`) with two sinks:
+ * cdx's logging: {@linkcode getLogger} hands out {@linkcode Logger}s whose
+ * records go to two process-wide sinks:
  *
- * - `console`: stderr, filtered at the `--log-level` (default warn);
- * - `capture`: receives every record at every level, trace included. It is a
- *   slot: the feedback module attaches its redacting ring buffer with
+ * - the console: stderr, filtered at the `--log-level` (default warn),
+ *   installed by {@linkcode configureLogging};
+ * - the capture slot: every record at every level, trace included. The
+ *   feedback module attaches its redacting ring buffer with
  *   {@linkcode setCaptureSink}.
  *
  * Categories are per module: `["cdx","auth"]`, `["cdx","keyring"]`, ...
  *
+ * Why not LogTape (which cdx used first, and whose record and sink shapes
+ * these keep): importing it costs ~35 ms on every start, half of it Deno's
+ * Node compatibility layer pulled in by its `node:util` import, while cdx
+ * needs two fixed sinks and `{name}` templates. A record is built only
+ * when a sink will take it.
+ *
  * @module
  */
-import {
-  configure,
-  type LogLevel as LogTapeLevel,
-  type LogRecord,
-  reset,
-  type Sink,
-} from "@logtape/logtape";
-import type { LogLevel, Output } from "./context.ts";
-import type { SecretRegistry } from "./secrets.ts";
+import type { Logger, LogLevel, LogMethod, LogRecord, LogRecordLevel, Sink } from "./logger.ts";
 
-const ORDER: Record<LogTapeLevel, number> = {
+export type { Logger, LogLevel, LogRecord, LogRecordLevel, Sink } from "./logger.ts";
+
+const ORDER: Record<LogRecordLevel, number> = {
   trace: 0,
   debug: 1,
   info: 2,
@@ -29,23 +31,28 @@ const ORDER: Record<LogTapeLevel, number> = {
   fatal: 5,
 };
 
-/** Maps a `--log-level` value to LogTape's level. */
-export function toLogTapeLevel(level: LogLevel): LogTapeLevel {
+/** Maps a `--log-level` value to a record level. */
+export function toRecordLevel(level: LogLevel): LogRecordLevel {
   return level === "warn" ? "warning" : level;
 }
 
-let captureSink: Sink = () => {};
+let consoleSink: Sink | undefined;
+let consoleLowest = Infinity;
+let captureSink: Sink | undefined;
 
-/** Attaches the sink that receives every record (the feedback ring buffer). */
+/** Attaches the sink that receives every record (the feedback ring buffer); `undefined` detaches it. */
 export function setCaptureSink(sink: Sink | undefined): void {
-  captureSink = sink ?? (() => {});
+  captureSink = sink;
 }
 
-/** Renders a record's message with its properties interpolated. */
-export function renderMessage(record: LogRecord): string {
-  return record.message.map((part) => typeof part === "string" ? part : stringify(part)).join(
-    "",
-  );
+/**
+ * Renders a record's message with its values interpolated (strings as they
+ * are, errors by their message, anything else as JSON).
+ */
+export function renderMessage(record: Pick<LogRecord, "message">): string {
+  let text = "";
+  for (const part of record.message) text += typeof part === "string" ? part : stringify(part);
+  return text;
 }
 
 function stringify(value: unknown): string {
@@ -58,16 +65,124 @@ function stringify(value: unknown): string {
   }
 }
 
-const LABEL: Record<LogTapeLevel, string> = {
-  trace: "trace",
-  debug: "debug",
-  info: "info",
-  warning: "warning",
-  error: "error",
-  fatal: "fatal",
-};
+/** Splits a template into text and placeholder names: `[text, name, text, …, text]`. */
+type ParsedTemplate = readonly string[];
+const templates = new Map<string, ParsedTemplate>();
+const TEMPLATE_CACHE_MAX = 512;
 
-const COLOR: Record<LogTapeLevel, string> = {
+function parseTemplate(template: string): ParsedTemplate {
+  let parsed = templates.get(template);
+  if (parsed) return parsed;
+  const parts: string[] = [];
+  let text = "";
+  let i = 0;
+  while (i < template.length) {
+    const c = template[i];
+    if ((c === "{" || c === "}") && template[i + 1] === c) {
+      text += c;
+      i += 2;
+      continue;
+    }
+    const close = c === "{" ? template.indexOf("}", i + 1) : -1;
+    if (close < 0) {
+      text += c;
+      i++;
+      continue;
+    }
+    parts.push(text, template.slice(i + 1, close));
+    text = "";
+    i = close + 1;
+  }
+  parts.push(text);
+  parsed = parts;
+  if (templates.size < TEMPLATE_CACHE_MAX) templates.set(template, parsed);
+  return parsed;
+}
+
+function lookup(properties: Record<string, unknown>, key: string): unknown {
+  const name = key.trim();
+  if (key in properties) return properties[key];
+  if (name === "*") return "*" in properties ? properties["*"] : properties;
+  if (name in properties) return properties[name];
+  // Nested access (`{user.name}`), as LogTape resolves it.
+  let node: unknown = properties;
+  for (const step of name.split(".")) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<string, unknown>)[step];
+  }
+  return node;
+}
+
+function emit(
+  category: readonly string[],
+  level: LogRecordLevel,
+  first: string | TemplateStringsArray,
+  rest: unknown[],
+): void {
+  const toConsole = consoleSink !== undefined && ORDER[level] >= consoleLowest;
+  if (!toConsole && captureSink === undefined) return;
+  let message: unknown[];
+  let properties: Record<string, unknown>;
+  if (typeof first === "string") {
+    properties = (rest[0] as Record<string, unknown> | undefined) ?? {};
+    const parsed = parseTemplate(first);
+    message = new Array(parsed.length);
+    for (let i = 0; i < parsed.length; i++) {
+      message[i] = i % 2 === 0 ? parsed[i] : lookup(properties, parsed[i]);
+    }
+  } else {
+    properties = {};
+    message = [];
+    for (let i = 0; i < first.length; i++) {
+      message.push(first[i]);
+      if (i < rest.length) message.push(rest[i]);
+    }
+  }
+  const record: LogRecord = {
+    category,
+    level,
+    message,
+    rawMessage: first,
+    timestamp: Date.now(),
+    properties,
+  };
+  if (toConsole) consoleSink!(record);
+  try {
+    captureSink?.(record);
+  } catch {
+    // A capture failure must never change what the command does.
+  }
+}
+
+function method(category: readonly string[], level: LogRecordLevel): LogMethod {
+  return ((first: string | TemplateStringsArray, ...rest: unknown[]) =>
+    emit(category, level, first, rest)) as LogMethod;
+}
+
+/**
+ * The logger of a category. Loggers are cheap: a record is built only when
+ * the console level or the capture slot wants it.
+ *
+ * @example
+ * ```ts
+ * const log = getLogger(["cdx", "auth"]);
+ * log.debug("refreshing ({reason}, attempt {attempt})", { reason: "expired", attempt: 1 });
+ * ```
+ */
+export function getLogger(category: string | readonly string[]): Logger {
+  const path: readonly string[] = typeof category === "string" ? [category] : [...category];
+  return {
+    category: path,
+    getChild: (sub) => getLogger([...path, ...(typeof sub === "string" ? [sub] : sub)]),
+    trace: method(path, "trace"),
+    debug: method(path, "debug"),
+    info: method(path, "info"),
+    warn: method(path, "warning"),
+    error: method(path, "error"),
+  };
+}
+
+const COLOR: Record<LogRecordLevel, string> = {
   trace: "\x1b[90m",
   debug: "\x1b[90m",
   info: "\x1b[36m",
@@ -76,25 +191,36 @@ const COLOR: Record<LogTapeLevel, string> = {
   fatal: "\x1b[31m",
 };
 
-/** Options of {@linkcode createConsoleSink}. */
+/** Where console lines go: the Context's stderr is one. */
+export interface ConsoleOutput {
+  /** Writes one line at once (log lines must not interleave with other output). */
+  writeSync(data: string): void;
+  /** Whether ANSI colours may be used. */
+  readonly color: boolean;
+}
+
+/** Options of {@linkcode createConsoleSink} and {@linkcode configureLogging}. */
 export interface ConsoleSinkOptions {
-  output: Output;
+  /** Where lines go (stderr). */
+  output: ConsoleOutput;
+  /** The lowest level shown. */
   level: LogLevel;
-  secrets: SecretRegistry;
+  /** Masks secrets in each line (the Context's SecretRegistry). */
+  secrets: { redact(text: string): string };
 }
 
 /**
- * The stderr sink: `warning: message` at warn and above; debug and trace
+ * The stderr sink: `warning: message` at warn and above; at info and below
  * lines carry the category. Secrets are masked.
  */
 export function createConsoleSink(options: ConsoleSinkOptions): Sink {
-  const lowest = ORDER[toLogTapeLevel(options.level)];
+  const lowest = ORDER[toRecordLevel(options.level)];
   const verbose = lowest <= ORDER.info;
   return (record) => {
     if (ORDER[record.level] < lowest) return;
     const label = options.output.color
-      ? `${COLOR[record.level]}${LABEL[record.level]}\x1b[0m`
-      : LABEL[record.level];
+      ? `${COLOR[record.level]}${record.level}\x1b[0m`
+      : record.level;
     const category = verbose ? ` [${record.category.join(".")}]` : "";
     let line: string;
     try {
@@ -111,24 +237,19 @@ export function createConsoleSink(options: ConsoleSinkOptions): Sink {
   };
 }
 
-/** Options of {@linkcode configureLogging}. */
-export interface LoggingOptions extends ConsoleSinkOptions {}
-
 /**
- * Configures LogTape for a cdx process: console at the chosen level plus the
- * capture slot at trace. Safe to call again (tests): it resets first.
+ * Sends records at `level` and above to `output` (stderr). The capture slot
+ * is independent: it gets every record once a sink is attached. Calling it
+ * again replaces the console sink.
  */
-export async function configureLogging(options: LoggingOptions): Promise<void> {
-  await reset();
-  await configure({
-    reset: true,
-    sinks: {
-      console: createConsoleSink(options),
-      capture: (record) => captureSink(record),
-    },
-    loggers: [
-      { category: ["cdx"], sinks: ["console", "capture"], lowestLevel: "trace" },
-      { category: ["logtape", "meta"], sinks: [], lowestLevel: "error" },
-    ],
-  });
+export function configureLogging(options: ConsoleSinkOptions): void {
+  consoleSink = createConsoleSink(options);
+  consoleLowest = ORDER[toRecordLevel(options.level)];
+}
+
+/** Detaches both sinks (tests). */
+export function resetLogging(): void {
+  consoleSink = undefined;
+  consoleLowest = Infinity;
+  captureSink = undefined;
 }

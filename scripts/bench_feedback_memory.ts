@@ -4,17 +4,15 @@
  * growth under 16 MiB once the 4 MiB ring is full and the JIT is warm.
  *
  * By default records go straight into the sink, so the number measures the
- * sink (LogTape's own per-call garbage makes V8's heap breathe by tens of
- * MiB whatever the sink does). `--via-logtape` sends them through a real
- * LogTape logger configured as cdx does (console at error), for comparison.
+ * sink. `--via-logger` sends them through cdx's logger (lib/log.ts)
+ * configured as cdx does (console at error), for comparison.
  *
- * Run: `deno run -A scripts/bench_feedback_memory.ts [MiB] [--via-logtape]` (default 1024).
+ * Run: `deno run -A scripts/bench_feedback_memory.ts [MiB] [--via-logger]` (default 1024).
  * Prints a JSON line; exits 1 when the growth reaches 16 MiB.
  *
  * @module
  */
-import { getLogger } from "@logtape/logtape";
-import { configureLogging } from "../lib/log.ts";
+import { configureLogging, getLogger } from "../lib/log.ts";
 import { createTestContext, MemoryOutput } from "../lib/context.ts";
 import { SecretRegistry } from "../lib/secrets.ts";
 import { installFeedbackCapture } from "../lib/feedback/capture.ts";
@@ -26,7 +24,7 @@ const RECORD_PAYLOAD = 1024 - 96; // ~1 KiB per formatted line with the prefix
 
 const secrets = new SecretRegistry();
 for (let i = 0; i < 8; i++) secrets.register(`bench-secret-${i}-${crypto.randomUUID()}`);
-await configureLogging({ output: new MemoryOutput(), level: "error", secrets });
+configureLogging({ output: new MemoryOutput(), level: "error", secrets });
 const ctx = createTestContext({ secrets });
 const installed = installFeedbackCapture(ctx);
 const logger = getLogger(["cdx", "bench"]);
@@ -51,12 +49,12 @@ let sent = 0;
 let records = 0;
 const started = performance.now();
 const target = totalMiB * MiB;
-const viaLogTape = Deno.args.includes("--via-logtape");
+const viaLogger = Deno.args.includes("--via-logger");
 const levels = ["trace", "debug", "info", "trace"] as const;
 while (sent < target) {
   const payload = payloads[records % payloads.length];
-  if (!viaLogTape) {
-    // Straight into the sink: what is measured is the sink, not LogTape's own churn.
+  if (!viaLogger) {
+    // Straight into the sink: what is measured is the sink, not the logger's own churn.
     installed.capture.sink({
       category: ["cdx", "bench"],
       level: levels[records & 3],
@@ -95,7 +93,7 @@ const endRss = rss();
 peakRss = Math.max(peakRss, endRss);
 const growth = peakRss - baselineRss;
 const result = {
-  mode: viaLogTape ? "LogTape logger -> sink" : "records straight into the sink",
+  mode: viaLogger ? "cdx logger -> sink" : "records straight into the sink",
   traffic_mib: Math.round(sent / MiB),
   records,
   seconds: Number(seconds.toFixed(1)),

@@ -19,6 +19,7 @@
  * built; 1 a build failed; 2 usage; 3 the runtime binary could not be obtained.
  */
 import { isRuntimeDownloadFailure, permissionSetFor, TARGETS } from "./targets.ts";
+import { HIDDEN_MODULES } from "../commands/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 let DIST = `${ROOT}dist`;
@@ -84,6 +85,8 @@ for (const target of targets) {
     target,
     "--output",
     `${DIST}/${name}`,
+    // Imported by a run-time specifier (start-up), so deno compile cannot find them by itself.
+    ...Object.values(HIDDEN_MODULES).flatMap((path) => ["--include", `${ROOT}${path}`]),
     `${ROOT}cli.ts`,
   ];
   console.error(`compile: ${target} (permission set "${set}") → ${DIST}/${name}`);

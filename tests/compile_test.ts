@@ -72,7 +72,34 @@ Deno.test({
         env: { CODEX_HOME: home, CDX_CREDENTIALS_STORE: "file" },
       });
       assert.equal(s.code, 1);
-      assert.match(s.stderr, /Not logged in/);
+      assert.match(s.stdout + s.stderr, /Not logged in/);
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: binary
+    ? `compiled binary ${binary}: run, feedback and completions find their modules`
+    : "compiled binary: run, feedback, completions — SKIPPED: set CDX_BINARY=<path to a compiled cdx> to run it",
+  ignore: !binary,
+  async fn() {
+    // These modules are imported by a run-time specifier (commands/mod.ts HIDDEN_MODULES):
+    // only scripts/compile.ts's --include puts them in the binary.
+    const completions = await runCdx(["completions", "bash"]);
+    assert.equal(completions.code, 0, completions.stderr);
+    assert.match(completions.stdout, /complete .*cdx/);
+    const home = await Deno.makeTempDir();
+    try {
+      const run = await runCdx(["run"], { env: { CODEX_HOME: home }, stdin: "" });
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /no prompt given/);
+      const feedback = await runCdx(["feedback", "--output", `${home}/r.zip`, "--yes"], {
+        env: { CODEX_HOME: home },
+      });
+      assert.equal(feedback.code, 0, feedback.stderr);
+      assert.ok((await Deno.stat(`${home}/r.zip`)).size > 0);
     } finally {
       await Deno.remove(home, { recursive: true });
     }

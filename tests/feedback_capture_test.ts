@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { getLogger, type LogRecord } from "@logtape/logtape";
 import fc from "fast-check";
-import { configureLogging } from "../lib/log.ts";
+import { configureLogging, getLogger, type LogRecord } from "../lib/log.ts";
 import { createTestContext, mapEnv, MemoryOutput } from "../lib/context.ts";
 import { SecretRegistry } from "../lib/secrets.ts";
 import {
@@ -198,10 +197,10 @@ Deno.test("tags come from the feedback_tags category, at most 64 keys, values re
   assert.equal(tags.other, undefined);
 });
 
-Deno.test("the installed capture receives every level, trace included, while the console shows warn", async () => {
+Deno.test("the installed capture receives every level, trace included, while the console shows warn", () => {
   const stderr = new MemoryOutput();
   const secrets = new SecretRegistry();
-  await configureLogging({ output: stderr, level: "warn", secrets });
+  configureLogging({ output: stderr, level: "warn", secrets });
   const ctx = createTestContext({ secrets, stderr });
   const installed = installFeedbackCapture(ctx, { capacity: 1 << 16 });
   try {

@@ -107,24 +107,16 @@ Deno.test("a grandchild holding the pipe open does not delay the timeout", async
 });
 
 Deno.test("argv is logged at debug but stdin never is", async () => {
-  const { configure, reset } = await import("@logtape/logtape");
+  const { getLogger, setCaptureSink } = await import("../lib/log.ts");
   const lines: string[] = [];
-  await configure({
-    reset: true,
-    sinks: { mem: (r) => lines.push(JSON.stringify(r.properties) + r.message.join("")) },
-    loggers: [{ category: ["t"], sinks: ["mem"], lowestLevel: "trace" }, {
-      category: ["logtape", "meta"],
-      sinks: [],
-    }],
-  });
+  setCaptureSink((r) => lines.push(JSON.stringify(r.properties) + r.message.join("")));
   try {
-    const { getLogger } = await import("@logtape/logtape");
     const logged = createProcessRunner(getLogger(["t"]));
     await logged.run("cat", ["--", "visible-arg"], { stdin: "stdin-secret-value" });
     const all = lines.join("\n");
     assert.match(all, /visible-arg/);
     assert.doesNotMatch(all, /stdin-secret-value/);
   } finally {
-    await reset();
+    setCaptureSink(undefined);
   }
 });

@@ -1,5 +1,5 @@
 /**
- * The feedback capture: a LogTape sink that receives every record at every
+ * The feedback capture: a log sink that receives every record at every
  * level (trace included, whatever `--log-level` says), redacts it and keeps
  * the newest bytes in a {@linkcode ByteRing}. Records under the category
  * `["cdx","feedback_tags"]` also set report tags (at most 64 keys).
@@ -9,9 +9,9 @@
  *
  * @module
  */
-import type { LogLevel as LogTapeLevel, LogRecord, Sink } from "@logtape/logtape";
+import type { LogRecord, LogRecordLevel, Sink } from "../logger.ts";
 
-/** LogTape's record and sink types, as the capture receives and provides them. */
+/** The record and sink types (lib/logger.ts), as the capture receives and provides them. */
 export type { LogRecord, Sink };
 import { renderMessage, setCaptureSink } from "../log.ts";
 import type { Context } from "../context.ts";
@@ -25,7 +25,7 @@ export const FEEDBACK_TAGS_CATEGORY: readonly string[] = ["cdx", "feedback_tags"
 /** At most this many distinct tag keys are kept (codex's limit). */
 export const MAX_TAG_KEYS = 64;
 
-const LEVEL_LABEL: Record<LogTapeLevel, string> = {
+const LEVEL_LABEL: Record<LogRecordLevel, string> = {
   trace: "TRACE",
   debug: "DEBUG",
   info: " INFO",
@@ -58,8 +58,7 @@ export class FeedbackCapture {
   readonly ring: ByteRing;
   /** The secrets masked in every line and tag. */
   readonly secrets: SecretRegistry;
-  /** The LogTape sink to attach. */
-  /** The LogTape sink to attach (`setCaptureSink`). */
+  /** The sink to attach (`setCaptureSink`). */
   readonly sink: Sink;
   #tags = new Map<string, string>();
   #encoder = new TextEncoder();

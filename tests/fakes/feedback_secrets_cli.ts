@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../../lib/log.ts";
 import { main } from "../../cli.ts";
 import { installedCapture } from "../../lib/feedback/capture.ts";
 
