@@ -122,6 +122,27 @@ export function orCancel<T>(promise: Promise<T>, signal?: AbortSignal): Promise<
 }
 
 /**
+ * Calls `fn` once after `ms` (clamped to 0…2^53-1); the returned function
+ * cancels it. A pending timer keeps the process alive, as `setTimeout` does.
+ * Not `setTimeout`: in Deno 2.9 a process's first one loads the Node timers
+ * (~20 ms, README "Start-up").
+ *
+ * @example
+ * ```ts
+ * const cancel = startTimer(3000, () => controller.abort());
+ * ```
+ */
+export function startTimer(ms: number, fn: () => void): () => void {
+  const max = Number.MAX_SAFE_INTEGER; // AbortSignal.timeout's range
+  const signal = AbortSignal.timeout(
+    Number.isFinite(ms) ? Math.min(max, Math.max(0, Math.ceil(ms))) : max,
+  );
+  const listener = () => fn();
+  signal.addEventListener("abort", listener, { once: true });
+  return () => signal.removeEventListener("abort", listener);
+}
+
+/**
  * Waits `ms` milliseconds; rejects with {@linkcode CancelledError} when the
  * signal aborts, clearing the timer.
  *
@@ -135,13 +156,13 @@ export function delay(ms: number, options: SignalOptions = {}): Promise<void> {
   if (signal?.aborted) return Promise.reject(cancelledFrom(signal));
   return new Promise<void>((resolve, reject) => {
     const onAbort = () => {
-      clearTimeout(timer);
+      cancelTimer();
       reject(cancelledFrom(signal!));
     };
-    const timer = setTimeout(() => {
+    const cancelTimer = startTimer(ms, () => {
       signal?.removeEventListener("abort", onAbort);
       resolve();
-    }, Math.max(0, ms));
+    });
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
@@ -174,7 +195,7 @@ export function deadline<T>(
   }
   return new Promise<T>((resolve, reject) => {
     const cleanup = () => {
-      clearTimeout(timer);
+      cancelTimer();
       signal?.removeEventListener("abort", onAbort);
     };
     const onAbort = () => {
@@ -182,11 +203,11 @@ export function deadline<T>(
       promise.catch(() => {});
       reject(cancelledFrom(signal!));
     };
-    const timer = setTimeout(() => {
+    const cancelTimer = startTimer(ms, () => {
       cleanup();
       promise.catch(() => {});
       reject(new TimeoutError(ms, options.message));
-    }, Math.max(0, ms));
+    });
     signal?.addEventListener("abort", onAbort, { once: true });
     promise.then(
       (value) => {
@@ -219,11 +240,11 @@ export function timeoutSignal(
 ): { signal: AbortSignal; dispose(): void; [Symbol.dispose](): void } {
   const controller = new AbortController();
   const onAbort = () => controller.abort(parent!.reason);
-  const timer = setTimeout(() => controller.abort(new TimeoutError(ms, message)), Math.max(0, ms));
+  const cancelTimer = startTimer(ms, () => controller.abort(new TimeoutError(ms, message)));
   if (parent?.aborted) controller.abort(parent.reason);
   else parent?.addEventListener("abort", onAbort, { once: true });
   const dispose = () => {
-    clearTimeout(timer);
+    cancelTimer();
     parent?.removeEventListener("abort", onAbort);
   };
   return { signal: controller.signal, dispose, [Symbol.dispose]: dispose };

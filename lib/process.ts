@@ -9,7 +9,7 @@
  */
 import type { Logger } from "./logger.ts";
 import { concatBytes } from "./bytes.ts";
-import { abortError, CancelledError, TimeoutError } from "./cancel.ts";
+import { abortError, CancelledError, startTimer, TimeoutError } from "./cancel.ts";
 
 /** Options of {@linkcode ProcessRunner.run}. */
 export interface RunOptions {
@@ -138,24 +138,25 @@ export function createProcessRunner(logger?: Logger): ProcessRunner {
         throw error;
       }
       let stopReason: CancelledError | TimeoutError | undefined;
-      let killTimer: ReturnType<typeof setTimeout> | undefined;
+      let cancelKill: (() => void) | undefined;
       const stop = (reason: CancelledError | TimeoutError) => {
         if (stopReason) return;
         stopReason = reason;
         try {
           child.kill("SIGTERM");
         } catch { /* already exited */ }
-        killTimer = setTimeout(() => {
+        cancelKill = startTimer(options.killGraceMs ?? 200, () => {
           try {
             child.kill("SIGKILL");
           } catch { /* already exited */ }
-        }, options.killGraceMs ?? 200);
+        });
       };
       const onAbort = () => stop(abortError(signal!));
       signal?.addEventListener("abort", onAbort, { once: true });
-      const timer = timeoutMs === undefined
+      // startTimer, not setTimeout: the first setTimeout of a process costs ~20 ms (lib/cancel.ts).
+      const cancelTimeout = timeoutMs === undefined
         ? undefined
-        : setTimeout(() => stop(new TimeoutError(timeoutMs, options.timeoutMessage)), timeoutMs);
+        : startTimer(timeoutMs, () => stop(new TimeoutError(timeoutMs, options.timeoutMessage)));
       try {
         const input = options.stdin;
         const out = collect(child.stdout);
@@ -178,8 +179,8 @@ export function createProcessRunner(logger?: Logger): ProcessRunner {
         });
         return { code: status.code, signal: status.signal, stdout, stderr };
       } finally {
-        clearTimeout(timer);
-        clearTimeout(killTimer);
+        cancelTimeout?.();
+        cancelKill?.();
         signal?.removeEventListener("abort", onAbort);
       }
     },

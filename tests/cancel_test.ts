@@ -7,6 +7,7 @@ import {
   InterruptSignal,
   orCancel,
   orCancelIterable,
+  startTimer,
   TimeoutError,
   timeoutSignal,
 } from "../lib/cancel.ts";
@@ -183,4 +184,23 @@ Deno.test("deadlineIterable passes every item through when in time", async () =>
   const got: number[] = [];
   for await (const x of deadlineIterable(ticks(4, 0), { idleMs: 1000, totalMs: 5000 })) got.push(x);
   assert.deepEqual(got, [0, 1, 2, 3]);
+});
+
+Deno.test("startTimer fires once after its delay, never once cancelled, and takes any delay", async () => {
+  const fired: string[] = [];
+  const cancel = startTimer(5, () => fired.push("cancelled one"));
+  cancel();
+  await new Promise<void>((resolve) => startTimer(20, () => resolve()));
+  assert.deepEqual(fired, []);
+  for (const ms of [-1, 0.5, Infinity, NaN, 1e300]) startTimer(ms, () => {})();
+  const order: number[] = [];
+  await Promise.all([10, 1].map((ms) =>
+    new Promise<void>((resolve) =>
+      startTimer(ms, () => {
+        order.push(ms);
+        resolve();
+      })
+    )
+  ));
+  assert.deepEqual(order, [1, 10]);
 });
