@@ -7,6 +7,10 @@
  *
  * @module
  */
+import { startTimer } from "./timer.ts";
+
+// Re-exported: the timer primitive belongs with the waits built on it.
+export { startTimer };
 
 /** Why a signal was aborted by a process signal (SIGINT / SIGTERM). */
 export class InterruptSignal extends Error {
@@ -119,27 +123,6 @@ export function orCancel<T>(promise: Promise<T>, signal?: AbortSignal): Promise<
       },
     );
   });
-}
-
-/**
- * Calls `fn` once after `ms` (clamped to 0…2^53-1); the returned function
- * cancels it. A pending timer keeps the process alive, as `setTimeout` does.
- * Not `setTimeout`: in Deno 2.9 a process's first one loads the Node timers
- * (~20 ms, README "Start-up").
- *
- * @example
- * ```ts
- * const cancel = startTimer(3000, () => controller.abort());
- * ```
- */
-export function startTimer(ms: number, fn: () => void): () => void {
-  const max = Number.MAX_SAFE_INTEGER; // AbortSignal.timeout's range
-  const signal = AbortSignal.timeout(
-    Number.isFinite(ms) ? Math.min(max, Math.max(0, Math.ceil(ms))) : max,
-  );
-  const listener = () => fn();
-  signal.addEventListener("abort", listener, { once: true });
-  return () => signal.removeEventListener("abort", listener);
 }
 
 /**

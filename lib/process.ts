@@ -9,7 +9,8 @@
  */
 import type { Logger } from "./logger.ts";
 import { concatBytes } from "./bytes.ts";
-import { abortError, CancelledError, startTimer, TimeoutError } from "./cancel.ts";
+import { abortError, CancelledError, TimeoutError } from "./cancel.ts";
+import { startTimer } from "./timer.ts";
 
 /** Options of {@linkcode ProcessRunner.run}. */
 export interface RunOptions {
@@ -153,7 +154,7 @@ export function createProcessRunner(logger?: Logger): ProcessRunner {
       };
       const onAbort = () => stop(abortError(signal!));
       signal?.addEventListener("abort", onAbort, { once: true });
-      // startTimer, not setTimeout: the first setTimeout of a process costs ~20 ms (lib/cancel.ts).
+      // startTimer, not setTimeout: the first setTimeout of a process costs ~20 ms (lib/timer.ts).
       const cancelTimeout = timeoutMs === undefined
         ? undefined
         : startTimer(timeoutMs, () => stop(new TimeoutError(timeoutMs, options.timeoutMessage)));
