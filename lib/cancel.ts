@@ -9,9 +9,6 @@
  */
 import { startTimer } from "./timer.ts";
 
-// Re-exported: the timer primitive belongs with the waits built on it.
-export { startTimer };
-
 /** Why a signal was aborted by a process signal (SIGINT / SIGTERM). */
 export class InterruptSignal extends Error {
   /** The OS signal name, e.g. `"SIGINT"`. */

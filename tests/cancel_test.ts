@@ -7,10 +7,10 @@ import {
   InterruptSignal,
   orCancel,
   orCancelIterable,
-  startTimer,
   TimeoutError,
   timeoutSignal,
 } from "../lib/cancel.ts";
+import { startTimer } from "../lib/timer.ts";
 
 /** An AbortSignal that counts its listeners, to prove they are removed. */
 function countingSignal(): { controller: AbortController; live: () => number } {
