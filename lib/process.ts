@@ -46,6 +46,7 @@ export interface ProcessResult {
 
 /** Spawns children. The real one is {@linkcode createProcessRunner}; tests wrap or fake it. */
 export interface ProcessRunner {
+  /** Runs `cmd` with `args` to its end (or until the signal or the timeout stops it). */
   run(cmd: string, args: readonly string[], options?: RunOptions): Promise<ProcessResult>;
 }
 
@@ -56,6 +57,7 @@ export interface ProcessRunner {
 export class ExecutableNotFoundError extends Error {
   /** The command that could not be started. */
   readonly command: string;
+  /** `detail`: why it could not start (a permission message), when known. */
   constructor(command: string, detail?: string) {
     super(`${command}: not found${detail ? ` (${detail})` : ""}`);
     this.name = "ExecutableNotFoundError";
