@@ -13,6 +13,7 @@ import { startTimer } from "./timer.ts";
 export class InterruptSignal extends Error {
   /** The OS signal name, e.g. `"SIGINT"`. */
   readonly signal: "SIGINT" | "SIGTERM";
+  /** The signal that arrived. */
   constructor(signal: "SIGINT" | "SIGTERM") {
     super(signal === "SIGINT" ? "interrupted" : "terminated");
     this.name = "InterruptSignal";
@@ -34,6 +35,7 @@ export class InterruptSignal extends Error {
 export class CancelledError extends Error {
   /** The abort reason of the signal that cancelled the wait. */
   readonly reason: unknown;
+  /** `reason`: the aborted signal's reason (an {@linkcode InterruptSignal} for Ctrl-C). */
   constructor(reason?: unknown) {
     super(reason instanceof Error ? reason.message : "cancelled");
     this.name = "CancelledError";
@@ -52,6 +54,7 @@ export class CancelledError extends Error {
 export class TimeoutError extends Error {
   /** The bound that was exceeded, in milliseconds. */
   readonly ms: number;
+  /** The bound that expired, and what to say (default: how long it was). */
   constructor(ms: number, message?: string) {
     super(message ?? `timed out after ${formatMs(ms)}`);
     this.name = "TimeoutError";
