@@ -140,7 +140,7 @@ function loadRuntime() {
     import("./lib/context.ts"),
     import("./lib/lifecycle.ts"),
     import("./lib/secrets.ts"),
-    import("./lib/keyring/mod.ts"),
+    import("./lib/keyring/platform.ts"),
     import("./lib/feedback/capture.ts"),
     import("./commands/mod.ts"),
     // Needed at exit to keep this invocation's log block; loading it now overlaps the command.

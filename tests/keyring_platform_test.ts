@@ -43,7 +43,7 @@ Deno.test({
     try {
       for (const [name, value] of Object.entries(VALUES)) {
         await t.step(`round trip: ${name}`, async () => {
-          if (keyring.fits?.(service, `acct-${name.length}`, value) === false) {
+          if ((await keyring.fits?.(service, `acct-${name.length}`, value)) === false) {
             // Too large for one item codex reads (and not chunked here): refused whole.
             await assert.rejects(
               keyring.save(service, `acct-${name.length}`, value),

@@ -79,7 +79,7 @@ Deno.test({
     for (const [name, value] of Object.entries(VALUES)) {
       await t.step(`round trip: ${name}`, async () => {
         const account = `cli|mac-${name.length}`;
-        if (keyring.fits?.(SERVICE, account, value) === false) {
+        if ((await keyring.fits?.(SERVICE, account, value)) === false) {
           await assert.rejects(keyring.save(SERVICE, account, value), KeyringTooLargeError);
           assert.equal(await keyring.load(SERVICE, account), undefined);
           return;

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Context } from "../context.ts";
-import { KeyringError, type KeyringStore } from "../keyring/mod.ts";
+import { KeyringError, type KeyringStore } from "../keyring/store.ts";
 import { CdxError } from "../errors.ts";
 import {
   type AuthData,
@@ -99,7 +99,7 @@ export class KeyringBackend {
     } catch {
       return undefined;
     }
-    return keyring.fits?.(KEYRING_SERVICE, await this.account(), serializeAuthCompact(auth));
+    return await keyring.fits?.(KEYRING_SERVICE, await this.account(), serializeAuthCompact(auth));
   }
 
   /** Removes the item (and any chunks); true when it was there. */

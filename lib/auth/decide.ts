@@ -6,7 +6,7 @@
  * @module
  */
 import type { CdxError } from "../errors.ts";
-import type { KeyringUnavailableError } from "../keyring/mod.ts";
+import type { KeyringUnavailableError } from "../keyring/store.ts";
 import { type AuthData, lastRefreshMs, newerCopy, sameAuth, type StoredAuth } from "./auth_json.ts";
 import type { Rescue } from "./file_backend.ts";
 import type { ResolvedStoreMode } from "./modes.ts";

@@ -19,7 +19,7 @@
  */
 import { CdxError, ExitCode } from "../errors.ts";
 import { isCancellation } from "../cancel.ts";
-import { KeyringTooLargeError, KeyringUnavailableError } from "../keyring/mod.ts";
+import { KeyringTooLargeError, KeyringUnavailableError } from "../keyring/store.ts";
 import { fileError, homePath, removeIfExists } from "../fs.ts";
 import type { AuthData } from "./auth_json.ts";
 import type { AuthLocation, RescueFile } from "./backends.ts";

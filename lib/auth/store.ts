@@ -15,7 +15,7 @@
 import type { Context } from "../context.ts";
 import { CdxError, ExitCode } from "../errors.ts";
 import { isCancellation } from "../cancel.ts";
-import { KeyringError, KeyringUnavailableError } from "../keyring/mod.ts";
+import { KeyringError, KeyringUnavailableError } from "../keyring/store.ts";
 import {
   type AuthLocation,
   FileBackend,

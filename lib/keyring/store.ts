@@ -21,7 +21,7 @@ export interface KeyringStore {
   /** True when `save` itself reads the item back and throws unless it holds the value. */
   readonly verifiesSaves?: boolean;
   /** Whether `save` can store `value` (false: it would throw KeyringTooLargeError). */
-  fits?(service: string, account: string, value: string): boolean;
+  fits?(service: string, account: string, value: string): boolean | Promise<boolean>;
 }
 
 /** Any keychain failure. Carries the tool's message, never the secret. */
