@@ -11,7 +11,7 @@
  */
 import { longestMatch, merge, object, or } from "@optique/core/constructs";
 import { argument, command, constant, flag, option } from "@optique/core/primitives";
-import { optional } from "@optique/core/modifiers";
+import { multiple, optional } from "@optique/core/modifiers";
 import { choice, float, integer, string, type ValueParser } from "@optique/core/valueparser";
 import { type Message, text } from "@optique/core/message";
 import type { Parser } from "@optique/core/parser";
@@ -63,11 +63,10 @@ function valueParser(option: OptionSpec): ValueParser<"sync", unknown> {
 function optionParser(spec: OptionSpec): AnyParser {
   const description = words(spec.help);
   const names = spec.names as unknown as [`-${string}`];
-  return optional(
-    spec.value
-      ? option(...names, valueParser(spec), { description })
-      : flag(...names, { description }),
-  );
+  const parser = spec.value
+    ? option(...names, valueParser(spec), { description })
+    : flag(...names, { description });
+  return spec.repeatable ? multiple(parser) : optional(parser);
 }
 
 function optionsObject(

@@ -34,6 +34,8 @@ export interface OptionSpec {
   readonly names: readonly [string, ...string[]];
   /** The value it takes; absent for a flag (whose value is then `true`). */
   readonly value?: ValueSpec;
+  /** May be given several times: its values are collected, in order, into an array. */
+  readonly repeatable?: true;
   /** One line for `--help`. */
   readonly help: string;
 }
@@ -84,9 +86,10 @@ export type ValueOf<O extends OptionSpec> = O["value"] extends
   : O["value"] extends { readonly kind: "string" } ? string
   : true;
 
-/** Parsed values of a set of options: each absent unless given. */
+/** Parsed values of a set of options: each absent unless given; repeatable ones are arrays. */
 export type OptionValues<O extends { readonly [key: string]: OptionSpec }> = {
-  -readonly [K in keyof O]?: ValueOf<O[K]>;
+  -readonly [K in keyof O]?: O[K] extends { readonly repeatable: true } ? ValueOf<O[K]>[]
+    : ValueOf<O[K]>;
 };
 
 /** The parsed arguments of one command (without the global options). */
@@ -238,6 +241,33 @@ export const RUN = {
       value: { kind: "string", metavar: "TEXT" },
       help: "system instructions sent with the prompt",
     },
+    images: {
+      names: ["-i", "--image"],
+      value: { kind: "string", metavar: "FILE" },
+      repeatable: true,
+      help: "attach an image (png, jpeg, gif, webp); repeat it or give a comma-separated list",
+    },
+    outputSchema: {
+      names: ["--output-schema"],
+      value: { kind: "string", metavar: "FILE" },
+      help: "JSON Schema the final message must follow (exit 1 if it is not JSON)",
+    },
+    config: {
+      names: ["-c", "--config"],
+      value: { kind: "string", metavar: "KEY=VALUE" },
+      repeatable: true,
+      help: "override a config.toml setting for this run (the value is parsed as TOML)",
+    },
+    continueLast: {
+      names: ["--continue"],
+      help: "continue the last session: its turns are sent before the prompt",
+    },
+    session: {
+      names: ["--session"],
+      value: { kind: "string", metavar: "ID" },
+      help: "continue session ID (the thread_id of --json's thread.started)",
+    },
+    ephemeral: { names: ["--ephemeral"], help: "keep no session for this run" },
     baseUrl: {
       names: ["--base-url"],
       value: { kind: "string", metavar: "URL" },
@@ -270,6 +300,10 @@ export const RUN = {
     'cdx run "explain this error" < build.log',
     'git diff | cdx run "write a commit message"',
     `cdx run --json "list three colours" | jq -r 'select(.type=="item.completed").item.text'`,
+    'cdx run --output-schema schema.json -o result.json "extract the fields"',
+    'cdx run -i screenshot.png "what is wrong here?"',
+    'cdx run -c model_reasoning_effort=high "plan the migration"',
+    'cdx run --continue "and in French?"',
   ],
 } as const satisfies CommandSpec;
 

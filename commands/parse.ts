@@ -8,8 +8,9 @@
  *   taking a value takes the next word whatever it looks like
  *   (`--instructions -x`);
  * - `--` ends the options: what follows is the prompt, even `--help`;
- * - each option at most once; a value must fit its kind (a choice, a number
- *   not below its minimum);
+ * - each option at most once, unless it is repeatable (`-i a.png -i b.png`:
+ *   the values are collected in order); a value must fit its kind (a choice,
+ *   a number not below its minimum);
  * - `--help` (anywhere before `--`, not as a value) or `cdx help COMMAND`
  *   asks for help, `--version` for the version, `completions` hands the
  *   command line to the shell-completion engine.
@@ -116,7 +117,8 @@ export function synopsisParts(spec: CommandSpec): string[] {
   const subs = subcommandsOf(spec.path);
   if (subs.length) parts.push(`[${subs.join("|")}]`);
   for (const option of Object.values(spec.options)) {
-    parts.push(`[${option.names[0]}${option.value ? ` ${option.value.metavar}` : ""}]`);
+    const repeat = option.repeatable ? "..." : "";
+    parts.push(`[${option.names[0]}${option.value ? ` ${option.value.metavar}` : ""}]${repeat}`);
   }
   if (spec.argument) parts.push(`[${spec.argument.metavar}]`);
   return parts;
@@ -215,6 +217,11 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       );
     if (!found) throw misplacedOption(occurrence.name, spec);
     const [key, option] = found;
+    if (option.repeatable) {
+      const values = (args[key] ??= []) as unknown[];
+      values.push(parseValue(occurrence.name, option, occurrence.value!, spec));
+      continue;
+    }
     if (key in args) {
       throw new CommandLineError(`${occurrence.name} was given more than once`, {
         path: spec.path,

@@ -1,19 +1,26 @@
 /**
- * `cdx run`: one prompt in, the model's answer streamed out.
+ * `cdx run`: one prompt in, the model's answer streamed out — codex exec's
+ * contract for scripts (`--json`, `-o`, `--output-schema`, `-i`, `-c`,
+ * continuing a session), with exit codes a script can trust.
+ *
+ * Everything a user can get wrong (options, files, the prompt) is checked
+ * before the request; then the credentials (refreshed under the run's
+ * `--timeout` and `--idle-timeout`), the request, and one of two renderers
+ * of the event stream.
  *
  * @module
  */
-import type { Context, Output } from "../lib/context.ts";
+import type { Context } from "../lib/context.ts";
 import { CdxError, UsageError } from "../lib/errors.ts";
-import { CancelledError, deadline, orCancel, TimeoutError } from "../lib/cancel.ts";
-import { configString } from "../lib/config.ts";
-import type {
-  AuthProvider,
-  ExecEvent,
-  ModelAuth,
-  ModelEvent,
-  RetryNotice,
-} from "../lib/model/mod.ts";
+import { abortError, orCancel, timeoutSignal } from "../lib/cancel.ts";
+import { fileError } from "../lib/fs.ts";
+import { requestTimeoutMs } from "../lib/http.ts";
+import { startProgress } from "../lib/progress.ts";
+// The one env-key lookup of lib/auth, from its leaf module: lib/auth/mod.ts
+// loads the whole credential store, which a run with a key in the
+// environment never needs (start-up time).
+import { apiKeyFromEnv } from "../lib/auth/env_key.ts";
+import type { AuthProvider, ModelAuth, ProviderSettings, RunSettings } from "../lib/model/mod.ts";
 import type { RunCommandOptions, StoreMode } from "./grammar.ts";
 
 export type { RunCommandOptions } from "./grammar.ts";
@@ -21,73 +28,13 @@ export type { RunCommandOptions } from "./grammar.ts";
 /** `--idle-timeout` default, in seconds (codex's `stream_idle_timeout_ms`). */
 export const DEFAULT_IDLE_TIMEOUT_S = 300;
 
-/** Environment variables holding an API key, in the order codex exec reads them. */
-export const API_KEY_ENV = ["CODEX_API_KEY", "OPENAI_API_KEY"] as const;
+const WAITING = "Waiting for the model…";
 
-/** How long stdin may stay silent before cdx says it is waiting for it. */
-const STDIN_NOTICE_MS = 250;
-
-/**
- * Reads all of stdin as text (cancellable). When `notice` is given and stdin
- * is silent for a moment, prints it on stderr, so a script that forgot to
- * close stdin sees why cdx waits.
- */
-async function readStdin(ctx: Context, notice?: string): Promise<string> {
-  const chunks: string[] = [];
-  const reader = ctx.stdin.readable.getReader();
-  const dec = new TextDecoder();
-  try {
-    let first: Promise<ReadableStreamReadResult<Uint8Array>> | undefined = reader.read();
-    if (notice) {
-      await deadline(first, STDIN_NOTICE_MS, { signal: ctx.signal }).catch(async (error) => {
-        if (!(error instanceof TimeoutError)) throw error;
-        await ctx.stderr.write(`${notice}\n`);
-      });
-    }
-    while (true) {
-      const { done, value } = await orCancel(first ?? reader.read(), ctx.signal);
-      first = undefined;
-      if (done) break;
-      chunks.push(dec.decode(value, { stream: true }));
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  chunks.push(dec.decode());
-  return chunks.join("");
-}
-
-/**
- * The prompt, the way codex exec builds it: the argument; `-` or no argument
- * with piped stdin reads stdin; an argument plus piped stdin appends stdin as
- * `<stdin>…</stdin>` context. No argument and a terminal is a usage error.
- */
-export async function resolvePrompt(ctx: Context, prompt: string | undefined): Promise<string> {
-  if (prompt === undefined || prompt === "-") {
-    if (ctx.stdin.isTTY) {
-      throw new UsageError(
-        "no prompt given: pass it as an argument or pipe it into stdin",
-        { hint: 'cdx run "your prompt"   or   echo "your prompt" | cdx run' },
-      );
-    }
-    const text = await readStdin(ctx);
-    if (text.trim() === "") {
-      throw new UsageError("no prompt given: stdin was empty", {
-        hint: 'cdx run "your prompt"   or   echo "your prompt" | cdx run',
-      });
-    }
-    return text;
-  }
-  if (ctx.stdin.isTTY) return prompt;
-  const extra = await readStdin(ctx, "Reading additional input from stdin...");
-  if (extra.trim() === "") return prompt;
-  return `${prompt}\n\n<stdin>\n${extra}${extra.endsWith("\n") ? "" : "\n"}</stdin>`;
-}
-
-/** `--base-url` > `OPENAI_BASE_URL` > config.toml `openai_base_url`; checked to be an http(s) URL. */
-export function resolveBaseUrl(ctx: Context, option: string | undefined): string | undefined {
-  const env = ctx.env.get("OPENAI_BASE_URL");
-  const value = option ?? (env ? env : undefined) ?? configString(ctx.config, "openai_base_url");
+/** `--base-url` > a configured provider's `base_url` > `OPENAI_BASE_URL` > `openai_base_url`. */
+function resolveBaseUrl(ctx: Context, option: string | undefined, settings: RunSettings) {
+  const env = ctx.env.get("OPENAI_BASE_URL") || undefined;
+  const value = option ??
+    (settings.provider.builtin ? env ?? settings.openaiBaseUrl : settings.provider.baseUrl);
   if (value === undefined) return undefined;
   let url: URL;
   try {
@@ -101,129 +48,172 @@ export function resolveBaseUrl(ctx: Context, option: string | undefined): string
   return value;
 }
 
-/** An API key from `CODEX_API_KEY` / `OPENAI_API_KEY`, registered as a secret. */
-export function envApiKey(ctx: Context): ModelAuth | undefined {
-  for (const name of API_KEY_ENV) {
-    const value = ctx.env.get(name)?.trim();
-    if (value) {
-      ctx.secrets.register(value);
-      return { kind: "apikey", apiKey: value, source: "env" };
-    }
-  }
-  return undefined;
+/** Bounds the credential step: `signal` carries `--timeout`, `idleMs` is `--idle-timeout`. */
+interface AuthBounds {
+  signal: AbortSignal;
+  idleMs: number;
 }
 
 /**
- * Credentials for the request: an API key in the environment wins (as in
- * codex exec), else the stored credentials of `lib/auth` (refreshed when
- * expired; reloaded and refreshed after a 401).
+ * Runs `work` with a Context whose signal also ends at `--idle-timeout`
+ * and `--timeout`, so a hung keychain or token endpoint ends with 124, and
+ * Ctrl-C with 130 — whatever `lib/auth` makes of the abort.
  */
-export async function requestAuthProvider(
+async function bounded<T>(ctx: Context, bounds: AuthBounds, work: (c: Context) => Promise<T>) {
+  using bound = timeoutSignal(
+    bounds.idleMs,
+    bounds.signal,
+    `no answer from the credential store or the token endpoint for ${
+      bounds.idleMs / 1000
+    } s (--idle-timeout)`,
+  );
+  try {
+    return await orCancel(work({ ...ctx, signal: bound.signal }), bound.signal);
+  } catch (error) {
+    if (bound.signal.aborted) throw abortError(bound.signal);
+    throw error;
+  }
+}
+
+/**
+ * Credentials for the request. The built-in provider (and one with
+ * `requires_openai_auth`): an API key in the environment wins (as in codex
+ * exec), else the stored login of `lib/auth` (refreshed when expired;
+ * reloaded and refreshed once after a 401). A provider with `env_key`: that
+ * variable. Any other configured provider gets no credential at all.
+ */
+async function authProvider(
   ctx: Context,
   store: StoreMode | undefined,
+  provider: ProviderSettings,
+  bounds: AuthBounds,
 ): Promise<AuthProvider> {
-  const fromEnv = envApiKey(ctx);
-  if (fromEnv) {
-    return { get: () => Promise.resolve(fromEnv), recover: () => Promise.resolve(undefined) };
+  const fixed = (auth: ModelAuth): AuthProvider => ({
+    get: () => Promise.resolve(auth),
+    recover: () => Promise.resolve(undefined),
+  });
+  if (provider.envKey) {
+    const value = ctx.env.get(provider.envKey)?.trim();
+    if (!value) {
+      throw new CdxError(
+        `model provider "${provider.id}" needs an API key in ${provider.envKey}, which is not set`,
+        { hint: provider.envKeyInstructions ?? `export ${provider.envKey}=<your key>` },
+      );
+    }
+    ctx.secrets.register(value);
+    return fixed({ kind: "apikey", apiKey: value, source: "env" });
   }
-  // Loaded only when needed: with a key in the environment cdx run starts faster.
+  if (!provider.builtin && !provider.requiresOpenaiAuth) return fixed({ kind: "none" });
+  const fromEnv = apiKeyFromEnv(ctx);
+  if (fromEnv) return fixed({ kind: "apikey", apiKey: fromEnv.value, source: "env" });
   const auth = await import("../lib/auth/mod.ts");
   const register = (a: ModelAuth) => {
-    ctx.secrets.register(a.kind === "chatgpt" ? a.accessToken : a.apiKey);
+    if (a.kind !== "none") ctx.secrets.register(a.kind === "chatgpt" ? a.accessToken : a.apiKey);
     return a;
   };
   return {
-    get: async () => register(await auth.getRequestAuth(ctx, { store, allowEnvApiKey: false })),
-    recover: async (failed) => {
-      const next = await auth.recoverUnauthorized(ctx, { store }, failed);
-      return next && register(next);
+    get: () =>
+      bounded(
+        ctx,
+        bounds,
+        async (c) => register(await auth.getRequestAuth(c, { store, allowEnvApiKey: false })),
+      ),
+    recover: (failed) => {
+      if (failed.kind === "none") return Promise.resolve(undefined);
+      return bounded(ctx, bounds, async (c) => {
+        const next = await auth.recoverUnauthorized(c, { store }, failed);
+        return next && register(next);
+      });
     },
   };
 }
 
 /**
- * `cdx run`: streams the answer to stdout (each network read written and
- * flushed as it arrives), or codex exec's JSONL events with `--json`.
- * Returns the exit code; failures are thrown (exit 1, 124 on timeouts, 130
- * on Ctrl-C) after the partial output has been ended with a newline.
+ * `cdx run`: streams the answer to stdout, or codex exec's JSONL events with
+ * `--json`. Returns the exit code; failures are thrown (exit 1, 2 for usage,
+ * 124 on timeouts, 130 on Ctrl-C) after the partial output has been ended
+ * with a newline.
  */
 export async function runRun(ctx: Context, options: RunCommandOptions): Promise<number> {
   const model = await import("../lib/model/mod.ts");
-  const prompt = await resolvePrompt(ctx, options.prompt);
-  const baseUrl = resolveBaseUrl(ctx, options.baseUrl);
-  const modelName = options.model ?? configString(ctx.config, "model") ?? model.DEFAULT_MODEL;
+  // 1. Everything a user can get wrong, before a byte is sent.
+  if (options.continueLast && options.session !== undefined) {
+    throw new UsageError("--continue and --session cannot be used together");
+  }
+  const overrides = (options.config ?? []).map(model.parseConfigOverride);
+  const settings = model.runSettings(
+    model.applyConfigOverrides(ctx.config.values, overrides),
+    overrides.length ? `${ctx.config.path || "config.toml"} with -c` : ctx.config.path,
+  );
+  const baseUrl = resolveBaseUrl(ctx, options.baseUrl, settings);
+  if (options.outputLastMessage !== undefined) {
+    await model.checkOutputFile(options.outputLastMessage);
+  }
+  const outputSchema = options.outputSchema === undefined
+    ? undefined
+    : await model.loadOutputSchema(options.outputSchema);
+  const images = await model.loadImages(options.images ?? []);
+  const codexHome = ctx.globals.codexHome;
+  const which = options.continueLast ? "last" : options.session;
+  const session = which === undefined ? undefined : await model.loadSession(codexHome, which);
+  const connectTimeoutMs = requestTimeoutMs(ctx);
+  const prompt = await model.resolvePrompt(ctx, options.prompt);
+
+  // 2. Bounds, credentials, output.
   const seconds = (s: number | undefined) => (s === undefined || s === 0 ? undefined : s * 1000);
   const timeoutMs = seconds(options.timeout);
-  const idleTimeoutMs = seconds(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_S) ?? 2 ** 31 - 1;
-  const auth = await requestAuthProvider(ctx, options.store);
-  const threadId = crypto.randomUUID();
-  const json = options.json === true;
-  const jsonl = new model.ExecEventWriter(threadId);
-  const emit = (event: ExecEvent) => ctx.stdout.write(model.jsonLine(event));
+  const idleTimeoutMs = seconds(options.idleTimeout) ??
+    (options.idleTimeout === undefined
+      ? settings.provider.streamIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_S * 1000
+      : 2 ** 31 - 1);
+  using overall = timeoutMs === undefined ? undefined : timeoutSignal(
+    timeoutMs,
+    ctx.signal,
+    `no complete answer within ${timeoutMs / 1000} s (--timeout)`,
+  );
+  const signal = overall?.signal ?? ctx.signal;
+  const modelName = options.model ?? settings.model ?? model.DEFAULT_MODEL;
+  const threadId = session?.id ?? crypto.randomUUID();
   const log = ctx.logger.getChild("model");
-
-  /** Text of the current message as streamed, and the last complete message. */
-  let streamed = "";
-  let lastMessage: string | undefined;
-  let printed = false;
-  let endsWithNewline = true;
-
-  const out = new CoalescingWriter(ctx.stdout);
-  const print = (text: string) => {
-    if (!text) return;
-    printed = true;
-    endsWithNewline = text.endsWith("\n");
-    out.write(text);
-  };
-
-  const onEvents = async (events: ModelEvent[]) => {
-    let text = "";
-    for (const event of events) {
-      if (event.type === "text_delta") {
-        if (streamed === "" && lastMessage !== undefined && !json) {
-          // A second message of the same answer starts on its own line.
-          const atLineStart = text ? text.endsWith("\n") : endsWithNewline;
-          if (!atLineStart) text += "\n";
-        }
-        streamed += event.delta;
-        text += event.delta;
-      } else if (event.type === "message_done") {
-        // A server that sends no deltas still gets its message printed.
-        if (!json && streamed === "") text += event.text;
-        lastMessage = event.text;
-        streamed = "";
-        if (json) await emit(jsonl.agentMessage(event.text));
-      }
-    }
-    if (!json) print(text);
-    // Surface a failed write (closed terminal, full disk) without waiting for the next one.
-    out.throwIfFailed();
-  };
-
-  const onRetry = async (notice: RetryNotice) => {
-    const line = `${notice.reason}; retrying in ${
-      (notice.delayMs / 1000).toFixed(1)
-    } s (${notice.attempt}/${notice.maxRetries})`;
-    await ctx.stderr.write(`warning: ${line}\n`);
-    if (json) {
-      await emit(jsonl.error(`Reconnecting... ${notice.attempt}/${notice.maxRetries} (${line})`));
-    }
-  };
-
-  if (json) {
-    await emit(jsonl.threadStarted());
-    await emit(jsonl.turnStarted());
+  const headers = { ...settings.provider.headers };
+  for (const [name, variable] of Object.entries(settings.provider.envHeaders)) {
+    const value = ctx.env.get(variable);
+    if (!value) continue;
+    ctx.secrets.register(value);
+    headers[name] = value;
   }
+
+  let waiting = startProgress(ctx, WAITING);
+  const target = {
+    stdout: ctx.stdout,
+    stderr: ctx.stderr,
+    redact: (text: string) => ctx.secrets.redact(text),
+    beforeOutput: () => waiting.stop(),
+  };
+  const renderer = options.json
+    ? new model.JsonlRenderer(target, new model.ExecEventWriter(threadId))
+    : new model.TextRenderer(target);
   try {
+    await renderer.start();
+    const auth = await authProvider(ctx, options.store, settings.provider, {
+      signal,
+      idleMs: idleTimeoutMs,
+    });
     const result = await model.streamResponse({
       fetch: ctx.fetch,
       auth,
-      signal: ctx.signal,
-      timeoutMs,
+      signal,
+      connectTimeoutMs,
       idleTimeoutMs,
+      policy: settings.provider.requestMaxRetries === undefined
+        ? undefined
+        : { maxRetries: settings.provider.requestMaxRetries },
       logger: log,
-      onEvents,
-      onRetry,
+      onEvents: (events) => renderer.events(events),
+      onRetry: async (notice) => {
+        await renderer.retry(notice);
+        waiting = startProgress(ctx, WAITING);
+      },
       buildRequest: (credential) =>
         model.buildResponsesRequest({
           auth: credential,
@@ -231,40 +221,60 @@ export async function runRun(ctx: Context, options: RunCommandOptions): Promise<
           model: modelName,
           instructions: options.instructions,
           prompt,
+          images,
+          history: session && model.sessionHistory(session),
+          reasoning: { effort: settings.reasoningEffort, summary: settings.reasoningSummary },
+          verbosity: settings.verbosity,
+          outputSchema,
           sessionId: threadId,
           version: ctx.version,
           os: ctx.os,
-          arch: Deno.build.arch,
+          arch: ctx.arch,
           organization: ctx.env.get("OPENAI_ORGANIZATION"),
           project: ctx.env.get("OPENAI_PROJECT"),
+          headers,
+          query: settings.provider.query,
         }),
     });
-    if (streamed !== "") {
-      // Deltas without a closing output_item.done: they are the message.
-      lastMessage = streamed;
-      if (json) await emit(jsonl.agentMessage(streamed));
-    }
-    if (json) await emit(jsonl.turnCompleted(result.usage));
-    else {
-      if (printed && !endsWithNewline) out.write("\n");
-      await out.flush();
-    }
+    waiting.stop();
+    const last = renderer.settle();
     log.info("response {id} usage {usage}", { id: result.responseId, usage: result.usage });
     if (options.outputLastMessage !== undefined) {
-      await writeLastMessage(ctx, options.outputLastMessage, lastMessage);
+      await writeLastMessage(ctx, options.outputLastMessage, last);
+    }
+    if (outputSchema) checkJsonAnswer(last);
+    await renderer.finish(result.usage);
+    if (!options.ephemeral) {
+      await model.saveTurn(codexHome, threadId, {
+        model: modelName,
+        input: model.userMessage(prompt, images),
+        answers: renderer.messages,
+      }, { signal: ctx.signal }).catch(async (error) => {
+        if (ctx.signal.aborted) throw error;
+        const why = error instanceof Error ? error.message : String(error);
+        await ctx.stderr.write(`warning: the session was not saved: ${why}\n`);
+      });
     }
     return 0;
   } catch (error) {
-    // Keep what was printed, but end its line so the shell prompt starts clean.
-    if (!json && printed && !endsWithNewline) out.write("\n");
-    await out.flush().catch(() => {});
-    if (json && !(error instanceof CancelledError)) {
-      // codex exec: an `error` event, then `turn.failed` with the same message.
-      const message = ctx.secrets.redact(error instanceof Error ? error.message : String(error));
-      await emit(jsonl.error(message));
-      await emit(jsonl.turnFailed(message));
-    }
+    waiting.stop();
+    await renderer.fail(error);
     throw error;
+  }
+}
+
+/** `--output-schema`: the final message must be JSON (the raw text stays in -o and --json). */
+function checkJsonAnswer(last: string | undefined): void {
+  if (last === undefined) {
+    throw new CdxError("the model sent no final message (--output-schema)");
+  }
+  try {
+    JSON.parse(last);
+  } catch (error) {
+    throw new CdxError(
+      `the model's final message is not valid JSON (--output-schema): ${(error as Error).message}`,
+      { hint: "the raw text is in the -o file and in --json's item.completed event" },
+    );
   }
 }
 
@@ -273,54 +283,9 @@ async function writeLastMessage(ctx: Context, path: string, text: string | undef
   try {
     await Deno.writeTextFile(path, text ?? "");
   } catch (error) {
-    throw new CdxError(`cannot write ${path}: ${(error as Error).message}`);
+    throw fileError(error, "cannot write the last message (-o)", path);
   }
   if (text === undefined) {
     await ctx.stderr.write(`Warning: no last agent message; wrote empty content to ${path}\n`);
-  }
-}
-
-/**
- * Writes text to an Output as fast as it takes it: a write is started at
- * once when none is in flight; text arriving meanwhile is joined into the
- * next write. The stream reader never waits for the terminal, and 10,000
- * deltas do not cost 10,000 write calls when the reader is faster.
- */
-export class CoalescingWriter {
-  #pending: string[] = [];
-  #draining: Promise<void> | undefined;
-  #error: unknown;
-  constructor(readonly output: Output) {}
-
-  /** Queues `text`; it is written immediately unless a write is in flight. */
-  write(text: string): void {
-    this.#pending.push(text);
-    this.#draining ??= this.#drain();
-  }
-
-  /** Rethrows the error of a failed write, if any. */
-  throwIfFailed(): void {
-    if (this.#error !== undefined) throw this.#error;
-  }
-
-  /** Resolves when everything queued has been written. */
-  async flush(): Promise<void> {
-    while (this.#draining) await this.#draining;
-    this.throwIfFailed();
-  }
-
-  async #drain(): Promise<void> {
-    try {
-      while (this.#pending.length) {
-        const text = this.#pending.length === 1 ? this.#pending[0] : this.#pending.join("");
-        this.#pending = [];
-        await this.output.write(text);
-      }
-    } catch (error) {
-      this.#error ??= error;
-      this.#pending = [];
-    } finally {
-      this.#draining = undefined;
-    }
   }
 }

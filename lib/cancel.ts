@@ -93,9 +93,11 @@ export function isCancellation(error: unknown): error is CancelledError | Timeou
 }
 
 /**
- * Resolves with the value of `promise`, or rejects with {@linkcode CancelledError}
- * as soon as `signal` aborts — at once if it already is. The abort listener is
- * always removed, so a long-lived signal does not accumulate listeners.
+ * Resolves with the value of `promise`, or rejects as soon as `signal` aborts
+ * — at once if it already is — with {@linkcode CancelledError} (or with the
+ * signal's reason when that is a {@linkcode TimeoutError}: a bound is not an
+ * interrupt). The abort listener is always removed, so a long-lived signal
+ * does not accumulate listeners. The shape of `@std/async`'s `abortable`.
  *
  * @example
  * ```ts
@@ -104,30 +106,13 @@ export function isCancellation(error: unknown): error is CancelledError | Timeou
  * ```
  */
 export function orCancel<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) {
-    promise.catch(() => {}); // the work is abandoned; do not leak an unhandled rejection
-    return Promise.reject(cancelledFrom(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(cancelledFrom(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
+  return signal ? abortable(promise, signal) : promise;
 }
 
 /**
- * Waits `ms` milliseconds; rejects with {@linkcode CancelledError} when the
- * signal aborts, clearing the timer.
+ * Waits `ms` milliseconds; rejects when the signal aborts (with
+ * {@linkcode abortError}: a {@linkcode CancelledError}, or the signal's
+ * {@linkcode TimeoutError}), clearing the timer.
  *
  * @example
  * ```ts
@@ -136,11 +121,11 @@ export function orCancel<T>(promise: Promise<T>, signal?: AbortSignal): Promise<
  */
 export function delay(ms: number, options: SignalOptions = {}): Promise<void> {
   const { signal } = options;
-  if (signal?.aborted) return Promise.reject(cancelledFrom(signal));
+  if (signal?.aborted) return Promise.reject(abortError(signal));
   return new Promise<void>((resolve, reject) => {
     const onAbort = () => {
       cancelTimer();
-      reject(cancelledFrom(signal!));
+      reject(abortError(signal!));
     };
     const cancelTimer = startTimer(ms, () => {
       signal?.removeEventListener("abort", onAbort);
@@ -159,78 +144,90 @@ export interface DeadlineOptions extends SignalOptions {
 /**
  * Resolves with the value of `promise` unless `ms` elapses first (rejects with
  * {@linkcode TimeoutError}) or the signal aborts (rejects with
- * {@linkcode CancelledError}). Timer and listener are always cleaned up.
+ * {@linkcode CancelledError}, or with the signal's own reason when that is a
+ * `TimeoutError`, e.g. an outer `--timeout`). Built like `@std/async`'s
+ * `deadline`: `AbortSignal.timeout` raced against the caller's signal.
  *
  * @example
  * ```ts
  * const res = await deadline(fetch(url, { signal }), 10_000, { signal });
  * ```
  */
-export function deadline<T>(
+export async function deadline<T>(
   promise: Promise<T>,
   ms: number,
   options: DeadlineOptions = {},
 ): Promise<T> {
-  const { signal } = options;
-  if (signal?.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(cancelledFrom(signal));
+  using bound = timeoutSignal(ms, options.signal, options.message);
+  return await abortable(promise, bound.signal);
+}
+
+/** The result of {@linkcode timeoutSignal}: dispose it when the work is done. */
+export interface BoundSignal extends Disposable {
+  /** Aborts after the bound (reason: {@linkcode TimeoutError}) or with the parent. */
+  readonly signal: AbortSignal;
+  /** Detaches from the parent; a later timeout no longer aborts `signal`. */
+  dispose(): void;
+}
+
+/**
+ * An AbortSignal that aborts when `parent` aborts (with the parent's reason)
+ * or after `ms` (with a {@linkcode TimeoutError} carrying `message`). Built on
+ * `AbortSignal.timeout` + `AbortSignal.any`, so an abandoned bound holds no
+ * timer that keeps the process alive. Use it to bound work that takes a
+ * signal (fetch, spawn) rather than a promise.
+ *
+ * @example
+ * ```ts
+ * using bound = timeoutSignal(10_000, ctx.signal, "discovery timed out");
+ * await fetch(url, { signal: bound.signal });
+ * ```
+ */
+export function timeoutSignal(ms: number, parent?: AbortSignal, message?: string): BoundSignal {
+  const timeout = AbortSignal.timeout(
+    Number.isFinite(ms) ? Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.ceil(ms))) : Number.MAX_SAFE_INTEGER,
+  );
+  const either = parent ? AbortSignal.any([parent, timeout]) : timeout;
+  // AbortSignal.timeout aborts with a DOMException; callers tell a timeout
+  // from Ctrl-C by `reason instanceof TimeoutError`, so the reason is mapped.
+  const controller = new AbortController();
+  const onAbort = () => {
+    const timedOut = timeout.aborted && either.reason === timeout.reason;
+    controller.abort(timedOut ? new TimeoutError(ms, message) : either.reason);
+  };
+  if (either.aborted) onAbort();
+  else either.addEventListener("abort", onAbort, { once: true });
+  const dispose = () => either.removeEventListener("abort", onAbort);
+  return { signal: controller.signal, dispose, [Symbol.dispose]: dispose };
+}
+
+/**
+ * Resolves with the value of `promise`, or rejects with
+ * {@linkcode abortError} of `signal` as soon as it aborts (`@std/async`'s
+ * `abortable` for promises, with cdx's error types).
+ */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {}); // the work is abandoned; do not leak an unhandled rejection
+    return Promise.reject(abortError(signal));
   }
   return new Promise<T>((resolve, reject) => {
-    const cleanup = () => {
-      cancelTimer();
-      signal?.removeEventListener("abort", onAbort);
-    };
     const onAbort = () => {
-      cleanup();
       promise.catch(() => {});
-      reject(cancelledFrom(signal!));
+      reject(abortError(signal));
     };
-    const cancelTimer = startTimer(ms, () => {
-      cleanup();
-      promise.catch(() => {});
-      reject(new TimeoutError(ms, options.message));
-    });
-    signal?.addEventListener("abort", onAbort, { once: true });
+    signal.addEventListener("abort", onAbort, { once: true });
     promise.then(
       (value) => {
-        cleanup();
+        signal.removeEventListener("abort", onAbort);
         resolve(value);
       },
       (error) => {
-        cleanup();
+        signal.removeEventListener("abort", onAbort);
         reject(error);
       },
     );
   });
-}
-
-/**
- * An AbortSignal that aborts when `parent` aborts or after `ms` (with a
- * {@linkcode TimeoutError} as reason). Call `dispose()` to clear the timer.
- * Use it to bound work that takes a signal (fetch, spawn) rather than a promise.
- *
- * @example
- * ```ts
- * using bound = timeoutSignal(10_000, ctx.signal);
- * await fetch(url, { signal: bound.signal });
- * ```
- */
-export function timeoutSignal(
-  ms: number,
-  parent?: AbortSignal,
-  message?: string,
-): { signal: AbortSignal; dispose(): void; [Symbol.dispose](): void } {
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(parent!.reason);
-  const cancelTimer = startTimer(ms, () => controller.abort(new TimeoutError(ms, message)));
-  if (parent?.aborted) controller.abort(parent.reason);
-  else parent?.addEventListener("abort", onAbort, { once: true });
-  const dispose = () => {
-    cancelTimer();
-    parent?.removeEventListener("abort", onAbort);
-  };
-  return { signal: controller.signal, dispose, [Symbol.dispose]: dispose };
 }
 
 /**
@@ -240,85 +237,4 @@ export function timeoutSignal(
  */
 export function abortError(signal: AbortSignal): CancelledError | TimeoutError {
   return signal.reason instanceof TimeoutError ? signal.reason : cancelledFrom(signal);
-}
-
-/**
- * Yields the items of `iterable` until the signal aborts; the pending `next()`
- * is abandoned at once and the source iterator is closed (`return()`).
- *
- * @example
- * ```ts
- * for await (const chunk of orCancelIterable(body, ctx.signal)) write(chunk);
- * ```
- */
-export async function* orCancelIterable<T>(
-  iterable: AsyncIterable<T>,
-  signal?: AbortSignal,
-): AsyncGenerator<T, void, undefined> {
-  const iterator = iterable[Symbol.asyncIterator]();
-  try {
-    while (true) {
-      const result = await orCancel(iterator.next(), signal);
-      if (result.done) return;
-      yield result.value;
-    }
-  } finally {
-    iterator.return?.()?.catch(() => {});
-  }
-}
-
-/** Options of {@linkcode deadlineIterable}. */
-export interface IterableDeadlineOptions extends SignalOptions {
-  /** Bound on the whole iteration, in ms. */
-  totalMs?: number;
-  /** Bound on the wait for each next item, in ms (an idle timeout). */
-  idleMs?: number;
-  /** Message of the {@linkcode TimeoutError} for the idle bound. */
-  idleMessage?: string;
-  /** Message of the {@linkcode TimeoutError} for the total bound. */
-  totalMessage?: string;
-}
-
-/**
- * Yields the items of `iterable`, rejecting with {@linkcode TimeoutError} when
- * the next item takes longer than `idleMs` or the whole iteration longer than
- * `totalMs`, and with {@linkcode CancelledError} when the signal aborts.
- *
- * @example
- * ```ts
- * for await (const ev of deadlineIterable(events, { idleMs: 300_000, signal })) handle(ev);
- * ```
- */
-export async function* deadlineIterable<T>(
-  iterable: AsyncIterable<T>,
-  options: IterableDeadlineOptions,
-): AsyncGenerator<T, void, undefined> {
-  const iterator = iterable[Symbol.asyncIterator]();
-  const started = performance.now();
-  try {
-    while (true) {
-      let next: Promise<IteratorResult<T>> = iterator.next();
-      let bound = Infinity;
-      let message: string | undefined;
-      if (options.idleMs !== undefined) {
-        bound = options.idleMs;
-        message = options.idleMessage;
-      }
-      if (options.totalMs !== undefined) {
-        const left = options.totalMs - (performance.now() - started);
-        if (left < bound) {
-          bound = left;
-          message = options.totalMessage;
-        }
-      }
-      next = Number.isFinite(bound)
-        ? deadline(next, Math.max(0, bound), { signal: options.signal, message })
-        : orCancel(next, options.signal);
-      const result = await next;
-      if (result.done) return;
-      yield result.value;
-    }
-  } finally {
-    iterator.return?.()?.catch(() => {});
-  }
 }

@@ -1,14 +1,17 @@
 // deno-lint-ignore-file no-console
 /**
- * `cdx run` against `curl -sN` on the same stream of 10,000 deltas from the
- * local fake Responses server: median wall time of each, runs interleaved so
- * machine noise hits both alike. Goal: cdx at most 1.5× curl. Two streams:
+ * `cdx run` against `curl -sN` on the same stream from the local fake
+ * Responses server, runs interleaved in pairs so machine noise hits both
+ * alike; each line reports the median and min–max of each tool and the ratio
+ * of the medians. Three streams:
  *
  * - start-up: a 1-delta stream (what both pay before streaming);
- * - burst: the whole stream as fast as the server writes it (start-up dominates);
- * - paced: 10,000 deltas over ~2 s, like a fast model (streaming overhead shows).
+ * - burst: 10,000 deltas written as fast as the server can (issue 15's goal: ≤ 3× curl);
+ * - paced: 10,000 deltas over ~2 s, like a fast model.
  *
- * Also measures Ctrl-C latency: SIGINT to exit of a `cdx run` mid-stream.
+ * Then the per-delta cost without process start-up: the same burst through
+ * `runRun` in this process (server in another process), stdout to /dev/null,
+ * with the number of write calls; and Ctrl-C latency (SIGINT to exit 130).
  *
  *   deno run -A scripts/bench_run.ts [--runs 10] [--deltas 10000]
  */
@@ -19,6 +22,8 @@ import {
   slowStream,
   startResponsesServer,
 } from "../tests/fakes/responses_server.ts";
+import { createTestContext, mapEnv, type Output } from "../lib/context.ts";
+import { type RunCommandOptions, runRun } from "../commands/run.ts";
 
 const arg = (name: string, fallback: number) => {
   const i = Deno.args.indexOf(name);
@@ -28,7 +33,12 @@ const RUNS = arg("--runs", 10);
 const DELTAS = arg("--deltas", 10_000);
 const KEY = "sk-bench-key-000000";
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const median = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)];
+const spread = (xs: number[]) => {
+  const s = sorted(xs);
+  return `${median(xs).toFixed(0).padStart(5)} ms (${s[0].toFixed(0)}–${s.at(-1)!.toFixed(0)})`;
+};
 const home = await Deno.makeTempDir({ prefix: "cdx-bench-" });
 
 /** The paced stream: the same events, written in groups of 5 every ms. */
@@ -49,10 +59,12 @@ async function time(cmd: string, args: string[], env: Record<string, string>): P
   return ms;
 }
 
+const medians: Record<string, { cdx: number; curl: number }> = {};
+
 async function compare(label: string, step: ScriptedResponse) {
   await using server = startResponsesServer(() => step);
   const { cmd, args } = cdxCommandLine();
-  const cdxArgs = [...args, "run", "--base-url", server.baseUrl, "bench"];
+  const cdxArgs = [...args, "run", "--ephemeral", "--base-url", server.baseUrl, "bench"];
   const env = {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     HOME: home,
@@ -86,12 +98,72 @@ async function compare(label: string, step: ScriptedResponse) {
     cdx.push(await time(cmd, cdxArgs, env));
     curl.push(await time("curl", curlArgs, env));
   }
-  const a = median(cdx);
-  const b = median(curl);
+  medians[label] = { cdx: median(cdx), curl: median(curl) };
   console.log(
-    `${label.padEnd(28)} cdx run ${a.toFixed(0).padStart(5)} ms   curl -sN ${
-      b.toFixed(0).padStart(5)
-    } ms   ratio ${(a / b).toFixed(2)}×`,
+    `${label.padEnd(28)} cdx run ${spread(cdx)}   curl -sN ${spread(curl)}   ratio ${
+      (median(cdx) / median(curl)).toFixed(2)
+    }×`,
+  );
+}
+
+/** The burst through runRun in this process: the per-delta cost without start-up. */
+async function inProcess(): Promise<void> {
+  const server = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../tests/fakes/responses_server.ts", import.meta.url).pathname,
+      "--deltas",
+      String(DELTAS),
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const baseUrl = (await reader.read()).value!.trim();
+  const devnull = await Deno.open("/dev/null", { write: true });
+  let writes = 0;
+  const stdout: Output = {
+    isTTY: false,
+    color: false,
+    async write(data) {
+      writes++;
+      let bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+      while (bytes.length) bytes = bytes.subarray(await devnull.write(bytes));
+    },
+    writeSync() {},
+  };
+  const options = {
+    command: "run",
+    prompt: "bench",
+    baseUrl,
+    images: [],
+    config: [],
+    ephemeral: true,
+  } as unknown as RunCommandOptions;
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < RUNS + 1; i++) {
+      writes = 0;
+      const ctx = createTestContext({
+        env: mapEnv({ OPENAI_API_KEY: KEY }),
+        stdout,
+        fetch: globalThis.fetch.bind(globalThis),
+        globals: { codexHome: home },
+      });
+      const t0 = performance.now();
+      await runRun(ctx, options);
+      if (i > 0) times.push(performance.now() - t0); // the first one warms up
+    }
+  } finally {
+    devnull.close();
+    server.kill();
+    await server.status;
+  }
+  console.log(
+    `in-process burst (${DELTAS} deltas)  ${spread(times)}   ${
+      (median(times) * 1000 / DELTAS).toFixed(1)
+    } µs/delta, ${writes} stdout writes`,
   );
 }
 
@@ -101,7 +173,7 @@ async function ctrlC(): Promise<void> {
   const latencies: number[] = [];
   for (let i = 0; i < Math.min(RUNS, 5); i++) {
     const child = new Deno.Command(cmd, {
-      args: [...args, "run", "--base-url", server.baseUrl, "x"],
+      args: [...args, "run", "--ephemeral", "--base-url", server.baseUrl, "x"],
       env: { PATH: Deno.env.get("PATH") ?? "", HOME: home, CODEX_HOME: home, OPENAI_API_KEY: KEY },
       stdout: "piped",
       stderr: "null",
@@ -120,11 +192,7 @@ async function ctrlC(): Promise<void> {
     latencies.push(performance.now() - t0);
     if (code !== 130) throw new Error(`exit ${code}, expected 130`);
   }
-  console.log(
-    `Ctrl-C mid-stream → exit 130: median ${median(latencies).toFixed(1)} ms, max ${
-      Math.max(...latencies).toFixed(1)
-    } ms`,
-  );
+  console.log(`Ctrl-C mid-stream → exit 130: ${spread(latencies)}`);
 }
 
 try {
@@ -132,6 +200,14 @@ try {
   await compare("start-up (1 delta)", manyDeltas(1));
   await compare(`burst (${DELTAS} deltas)`, manyDeltas(DELTAS));
   await compare(`paced (${DELTAS} deltas, ~2 s)`, paced(manyDeltas(DELTAS)));
+  const start = medians["start-up (1 delta)"];
+  const burst = medians[`burst (${DELTAS} deltas)`];
+  console.log(
+    `streaming alone (burst − start-up medians): cdx run ${
+      (burst.cdx - start.cdx).toFixed(0)
+    } ms, curl -sN ${(burst.curl - start.curl).toFixed(0)} ms`,
+  );
+  await inProcess();
   await ctrlC();
 } finally {
   await Deno.remove(home, { recursive: true });

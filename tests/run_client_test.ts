@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { CancelledError, TimeoutError } from "../lib/cancel.ts";
 import { CdxError } from "../lib/errors.ts";
+import { backoffMs } from "../lib/retry.ts";
 import {
   type AuthProvider,
-  backoffMs,
   buildResponsesRequest,
   type ModelAuth,
   ModelError,
@@ -223,14 +223,8 @@ Deno.test("5xx then success: retried with exponential backoff, text printed once
   assert.equal(r.error, undefined);
   assert.equal(r.requests, 3);
   assert.equal(r.text, DEFAULT_TEXT);
-  assert.deepEqual(r.sleeps, [backoffMs(1, () => 0.5), backoffMs(2, () => 0.5)]);
+  assert.deepEqual(r.sleeps, [backoffMs(1, {}, () => 0.5), backoffMs(2, {}, () => 0.5)]);
   assert.deepEqual(r.retries, ["HTTP 503", "HTTP 500"]);
-});
-
-Deno.test("backoff doubles from 200 ms with jitter in [0.9, 1.1)", () => {
-  assert.equal(backoffMs(1, () => 0), 180);
-  assert.equal(backoffMs(3, () => 0), 720);
-  assert.ok(backoffMs(4, () => 0.999) <= 1760);
 });
 
 Deno.test("5xx gives up after 4 retries with the server's message", async () => {
@@ -330,16 +324,42 @@ Deno.test("401 without recovery ends with 'log in again'; an env key says which 
   assert.doesNotMatch(env.error.message, new RegExp(KEY));
 });
 
-Deno.test("401 that persists after two recoveries gives up", async () => {
+Deno.test("the one 401 recovery: a second 401 after recovering is final, recover is asked once", async () => {
   let n = 0;
   const auth: AuthProvider = {
     get: () => Promise.resolve({ kind: "chatgpt", accessToken: "at-0-abcdef" }),
     recover: () => Promise.resolve({ kind: "chatgpt", accessToken: `at-${++n}-abcdef` }),
   };
   const r = await run([unauthorized()], { auth });
-  assert.equal(r.requests, 3);
+  assert.equal(n, 1);
+  assert.deepEqual(r.headers.map((h) => h.get("authorization")), [
+    "Bearer at-0-abcdef",
+    "Bearer at-1-abcdef",
+  ]);
   assert.ok(r.error instanceof CdxError);
   assert.match(r.error.hint!, /log in again/);
+  assert.equal(r.sleeps.length, 0);
+});
+
+Deno.test("a 401 after a retried 503 still gets its one recovery; a later 401 does not get another", async () => {
+  let recoveries = 0;
+  const auth: AuthProvider = {
+    get: () => Promise.resolve({ kind: "chatgpt", accessToken: "at-first-000" }),
+    recover: () => {
+      recoveries++;
+      return Promise.resolve({ kind: "chatgpt", accessToken: "at-second-000" });
+    },
+  };
+  const ok = await run([serverError(503), unauthorized(), normalStream()], { auth });
+  assert.equal(ok.error, undefined);
+  assert.equal(recoveries, 1);
+  assert.equal(ok.text, DEFAULT_TEXT);
+  recoveries = 0;
+  const final = await run([unauthorized(), serverError(503), unauthorized()], { auth });
+  assert.equal(recoveries, 1);
+  assert.equal(final.requests, 3);
+  assert.ok(final.error instanceof CdxError);
+  assert.match(final.error.message, /refused \(HTTP 401\)/);
 });
 
 Deno.test("response.failed ends with the model's message and code, after the text it sent", async () => {
@@ -382,7 +402,7 @@ Deno.test("a stream cut before any text is retried", async () => {
 });
 
 Deno.test("an HTML error page is reported as such, with its title", async () => {
-  const r = await run([htmlErrorPage(502)], { maxRetries: 1 });
+  const r = await run([htmlErrorPage(502)], { policy: { maxRetries: 1 } });
   assert.equal(r.requests, 2);
   assert.ok(r.error instanceof ModelError);
   assert.match(r.error.message, /HTTP 502.*HTML page \("502 Bad Gateway"\)/);

@@ -8,7 +8,9 @@ import {
 } from "../lib/context.ts";
 import { CdxError, ExitCode, UsageError } from "../lib/errors.ts";
 import { DEFAULT_MODEL } from "../lib/model/mod.ts";
-import { CoalescingWriter, type RunCommandOptions, runRun } from "../commands/run.ts";
+import { type RunCommandOptions, runRun } from "../commands/run.ts";
+import { CoalescingWriter } from "../lib/io.ts";
+import { tempHome } from "./helpers/auth_context.ts";
 import {
   cutStream,
   DEFAULT_TEXT,
@@ -22,6 +24,11 @@ import {
 } from "./fakes/responses_server.ts";
 
 const KEY = "sk-test-command-key-42";
+
+/** Options as the parser gives them: every repeatable option an array. */
+function runOptions(options: Partial<RunCommandOptions>): RunCommandOptions {
+  return { command: "run", images: [], config: [], ...options } as RunCommandOptions;
+}
 
 interface Outcome {
   code?: number;
@@ -45,7 +52,9 @@ async function runWith(
   } = {},
 ): Promise<Outcome> {
   await using server = startResponsesServer(script);
+  await using home = await tempHome();
   const ctx = createTestContext({
+    globals: { codexHome: home.path },
     env: mapEnv({
       OPENAI_API_KEY: KEY,
       ...(setup.useBaseUrlEnv ? { OPENAI_BASE_URL: server.baseUrl } : {}),
@@ -57,12 +66,14 @@ async function runWith(
   });
   const outcome: Outcome = { stdout: "", stderr: "", bodies: [], headers: [], ctx };
   try {
-    outcome.code = await runRun(ctx, {
-      command: "run",
-      prompt: "say hi",
-      baseUrl: setup.useBaseUrlEnv ? undefined : server.baseUrl,
-      ...options,
-    } as RunCommandOptions);
+    outcome.code = await runRun(
+      ctx,
+      runOptions({
+        prompt: "say hi",
+        baseUrl: setup.useBaseUrlEnv ? undefined : server.baseUrl,
+        ...options,
+      }),
+    );
   } catch (error) {
     outcome.error = error;
   }
@@ -172,7 +183,9 @@ Deno.test("stdin that stays silent gets a 'Reading additional input' notice on s
       }, 400);
     },
   });
+  await using home = await tempHome();
   const ctx = createTestContext({
+    globals: { codexHome: home.path },
     env: mapEnv({ OPENAI_API_KEY: KEY }),
     stdin: { isTTY: false, readable: slow },
     fetch: globalThis.fetch.bind(globalThis),
@@ -180,7 +193,7 @@ Deno.test("stdin that stays silent gets a 'Reading additional input' notice on s
   try {
     const code = await runRun(
       ctx,
-      { command: "run", prompt: "p", baseUrl: server.baseUrl } as RunCommandOptions,
+      runOptions({ prompt: "p", baseUrl: server.baseUrl }),
     );
     assert.equal(code, 0);
     assert.equal((ctx.stderr as MemoryOutput).text(), "Reading additional input from stdin...\n");
@@ -267,7 +280,7 @@ Deno.test("the API key never appears in stdout or stderr, even in failures", asy
   }
 });
 
-Deno.test("CoalescingWriter keeps order, joins text queued during a write, reports a failed write", async () => {
+Deno.test("CoalescingWriter joins what is queued in one task into one write, keeps order, reports a failed write", async () => {
   const writes: string[] = [];
   let release: (() => void) | undefined;
   const slow = new MemoryOutput();
@@ -278,15 +291,24 @@ Deno.test("CoalescingWriter keeps order, joins text queued during a write, repor
   const writer = new CoalescingWriter(slow);
   writer.write("a");
   writer.write("b");
+  assert.deepEqual(writes, [], "nothing is written while the task that queued it runs");
+  const first = new Promise<void>((resolve) => setTimeout(resolve, 0));
+  await first;
+  assert.deepEqual(writes, ["ab"]);
   writer.write("c");
-  assert.deepEqual(writes, ["a"]);
+  writer.write("d");
   release!();
+  const flushed = writer.flush();
   await Promise.resolve();
   await Promise.resolve();
-  assert.deepEqual(writes, ["a", "bc"]);
   release!();
-  await writer.flush();
-  assert.deepEqual(writes, ["a", "bc"]);
+  await flushed;
+  assert.deepEqual(writes, ["ab", "cd"]);
+
+  const big = new MemoryOutput();
+  const eager = new CoalescingWriter(big, { maxPending: 4 });
+  eager.write("12345");
+  assert.equal(big.text(), "12345", "past maxPending the write starts at once");
 
   const broken = new MemoryOutput();
   broken.write = () => Promise.reject(new Error("disk full"));

@@ -3,12 +3,17 @@
  * from the same fake-server scenario — proof that the fake speaks the real
  * protocol, and that cdx's `--json` matches codex exec's.
  *
+ * Both tools get the same config.toml (a model provider whose key is in an
+ * environment variable) and the same arguments, so the check is what a
+ * script switching between them sees.
+ *
  * Needs codex already installed (no download from a test): set
  * `CDX_PEER_CODEX` to its `bin/codex.js`, or have it in the npx cache
  * (`npx -y @openai/codex@0.169.0 --version` once). Otherwise skipped.
  */
 import assert from "node:assert/strict";
 import { runCdx } from "./helpers/cli.ts";
+import { writeImages } from "./fixtures/images.ts";
 import {
   bytewiseStream,
   failedStream,
@@ -53,43 +58,64 @@ const PEER_TEXT = "Peer check: line one.\nLine two — with ünïcödé ✓.";
 interface Both {
   codex: { code: number; stdout: string; stderr: string };
   cdx: { code: number; stdout: string; stderr: string };
-  /** The `model` of each tool's first request. */
+  /** The body of each tool's first request. */
+  bodies: { codex?: Record<string, unknown>; cdx?: Record<string, unknown> };
+  /** Backwards-compatible view: the `model` of each tool's first request. */
   models: { codex?: string; cdx?: string };
 }
 
-/** Runs codex exec and cdx run against the same scenario (fresh server each). */
+/** Options of {@linkcode runBoth}. */
+interface BothOptions {
+  /** No `model` in config.toml: each tool's default. */
+  defaultModel?: boolean;
+  /** Arguments after the prompt, the same for both tools (`-i …`, `--output-schema …`, `-c …`). */
+  args?: (dir: string) => string[] | Promise<string[]>;
+}
+
+/**
+ * Runs codex exec and cdx run against the same scenario (fresh server each)
+ * with the same config.toml: a model provider `fake` whose key is in
+ * FAKE_PEER_KEY — so cdx runs exactly as a codex user's script would call it.
+ */
 async function runBoth(
   steps: () => ScriptedResponse[],
   json: boolean,
-  options: { defaultModel?: boolean } = {},
+  options: BothOptions = {},
 ): Promise<Both> {
-  const models: Both["models"] = {};
-  const firstModel = (server: { responseRequests(): Array<{ body: string }> }) => {
+  const bodies: Both["bodies"] = {};
+  const firstBody = (server: { responseRequests(): Array<{ body: string }> }) => {
     const first = server.responseRequests()[0];
-    return first ? JSON.parse(first.body).model : undefined;
+    return first ? JSON.parse(first.body) : undefined;
   };
   const home = await Deno.makeTempDir({ prefix: "cdx-peer-" });
+  const config = (baseUrl: string) =>
+    [
+      options.defaultModel ? "" : 'model = "gpt-fake"',
+      'model_provider = "fake"',
+      "[model_providers.fake]",
+      'name = "fake"',
+      `base_url = "${baseUrl}"`,
+      'wire_api = "responses"',
+      'env_key = "FAKE_PEER_KEY"',
+      "request_max_retries = 4",
+      "",
+    ].join("\n");
   try {
+    const extra = (await options.args?.(home)) ?? [];
     let codex: Both["codex"];
     {
       await using server = startResponsesServer(steps());
       await Deno.mkdir(`${home}/codex`);
-      await Deno.writeTextFile(
-        `${home}/codex/config.toml`,
-        [
-          options.defaultModel ? "" : 'model = "gpt-fake"',
-          'model_provider = "fake"',
-          "[model_providers.fake]",
-          'name = "fake"',
-          `base_url = "${server.baseUrl}"`,
-          'wire_api = "responses"',
-          'env_key = "FAKE_PEER_KEY"',
-          "request_max_retries = 4",
-          "",
-        ].join("\n"),
-      );
+      await Deno.writeTextFile(`${home}/codex/config.toml`, config(server.baseUrl));
       const out = await new Deno.Command("node", {
-        args: [codexJs!, "exec", "--skip-git-repo-check", ...(json ? ["--json"] : []), "hi"],
+        args: [
+          codexJs!,
+          "exec",
+          "--skip-git-repo-check",
+          ...(json ? ["--json"] : []),
+          "hi",
+          ...extra,
+        ],
         env: {
           PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
           HOME: home,
@@ -104,22 +130,26 @@ async function runBoth(
       }).output();
       const d = new TextDecoder();
       codex = { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-      models.codex = firstModel(server);
+      bodies.codex = firstBody(server);
     }
     await using server = startResponsesServer(steps());
-    const modelArgs = options.defaultModel ? [] : ["--model", "gpt-fake"];
-    const cdx = await runCdx(["run", ...(json ? ["--json"] : []), ...modelArgs, "hi"], {
-      env: {
-        CODEX_HOME: `${home}/cdx`,
-        OPENAI_API_KEY: "sk-peer-key-123456",
-        OPENAI_BASE_URL: server.baseUrl,
-      },
+    await Deno.mkdir(`${home}/cdx`);
+    await Deno.writeTextFile(`${home}/cdx/config.toml`, config(server.baseUrl));
+    const cdx = await runCdx(["run", ...(json ? ["--json"] : []), "hi", ...extra], {
+      env: { CODEX_HOME: `${home}/cdx`, FAKE_PEER_KEY: "sk-peer-key-123456" },
     });
-    models.cdx = firstModel(server);
-    return { codex, cdx, models };
+    bodies.cdx = firstBody(server);
+    const models = { codex: bodies.codex?.model as string, cdx: bodies.cdx?.model as string };
+    return { codex, cdx, bodies, models };
   } finally {
     await Deno.remove(home, { recursive: true });
   }
+}
+
+/** The content of the last user message of a request body. */
+function lastUserContent(body: Record<string, unknown> | undefined): unknown[] {
+  const input = (body?.input ?? []) as Array<{ role?: string; content: unknown[] }>;
+  return input.filter((m) => m.role === "user").at(-1)?.content ?? [];
 }
 
 function agentMessages(jsonl: string): string[] {
@@ -193,5 +223,76 @@ Deno.test({
     assert.equal(cdx.code, 0, cdx.stderr);
     assert.ok(models.codex);
     assert.equal(models.cdx, models.codex);
+  },
+});
+
+const SCHEMA = {
+  type: "object",
+  properties: { colour: { type: "string" }, count: { type: "integer" } },
+  required: ["colour", "count"],
+  additionalProperties: false,
+};
+const SCHEMA_ANSWER = '{"colour":"blue","count":3}';
+
+Deno.test({
+  name: "peer: --output-schema: both send the same text.format and print the same JSON answer",
+  ignore,
+  async fn() {
+    const { codex, cdx, bodies } = await runBoth(() => [normalStream(SCHEMA_ANSWER)], false, {
+      args: async (dir) => {
+        await Deno.writeTextFile(`${dir}/schema.json`, JSON.stringify(SCHEMA));
+        return ["--output-schema", `${dir}/schema.json`];
+      },
+    });
+    assert.equal(codex.code, 0, codex.stderr);
+    assert.equal(cdx.code, 0, cdx.stderr);
+    const format = (b?: Record<string, unknown>) => (b?.text as Record<string, unknown>)?.format;
+    assert.deepEqual(format(bodies.codex), {
+      type: "json_schema",
+      strict: true,
+      schema: SCHEMA,
+      name: "codex_output_schema",
+    });
+    assert.deepEqual(format(bodies.cdx), format(bodies.codex));
+    assert.equal(codex.stdout, `${SCHEMA_ANSWER}\n`);
+    assert.equal(cdx.stdout, codex.stdout);
+  },
+});
+
+Deno.test({
+  name:
+    "peer: -i png and jpeg (a comma list and a repeat): both send the same image items and prompt",
+  ignore,
+  async fn() {
+    const { codex, cdx, bodies } = await runBoth(() => [normalStream(PEER_TEXT)], false, {
+      args: async (dir) => {
+        const { png, jpeg } = await writeImages(dir);
+        return ["-i", `${png},${jpeg}`, "-i", png];
+      },
+    });
+    assert.equal(codex.code, 0, codex.stderr);
+    assert.equal(cdx.code, 0, cdx.stderr);
+    const codexItems = lastUserContent(bodies.codex);
+    assert.equal(codexItems.length, 10, JSON.stringify(codexItems).slice(0, 500));
+    assert.deepEqual(lastUserContent(bodies.cdx), codexItems);
+    assert.equal(cdx.stdout, codex.stdout);
+  },
+});
+
+Deno.test({
+  name: "peer: -c model and reasoning effort reach the request the same way",
+  ignore,
+  async fn() {
+    const { codex, cdx, bodies } = await runBoth(() => [normalStream(PEER_TEXT)], false, {
+      args: () => ["-c", "model=gpt-peer-override", "-c", "model_reasoning_effort=high"],
+    });
+    assert.equal(codex.code, 0, codex.stderr);
+    assert.equal(cdx.code, 0, cdx.stderr);
+    assert.equal(bodies.codex?.model, "gpt-peer-override");
+    assert.equal(bodies.cdx?.model, bodies.codex?.model);
+    const effort = (b?: Record<string, unknown>) =>
+      (b?.reasoning as Record<string, unknown>)?.effort;
+    assert.equal(effort(bodies.codex), "high");
+    assert.equal(effort(bodies.cdx), effort(bodies.codex));
   },
 });

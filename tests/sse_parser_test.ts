@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseSseStream, parseSseText, type SseEvent, SseParser } from "../lib/model/sse.ts";
+import { type SseEvent, SseLimitError, SseParser } from "../lib/model/sse.ts";
 import { responseEvents, splitText } from "./fakes/responses_server.ts";
 
 const encoder = new TextEncoder();
@@ -9,8 +9,12 @@ function parseChunks(chunks: Uint8Array[]): SseEvent[] {
   const parser = new SseParser();
   const out: SseEvent[] = [];
   for (const chunk of chunks) out.push(...parser.push(chunk));
-  out.push(...parser.end());
   return out;
+}
+
+/** A whole stream held in memory, parsed in one read. */
+function parseSseText(text: string): SseEvent[] {
+  return parseChunks([encoder.encode(text)]);
 }
 
 function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
@@ -77,11 +81,11 @@ Deno.test("only one space after the colon is removed; a field without colon has 
   ]);
 });
 
-Deno.test("id persists across events and ignores values with NUL; retry takes digits only", () => {
+Deno.test("id persists across events and ignores values with NUL; retry fields change nothing", () => {
   assert.deepEqual(
     parseSseText("id: 7\nretry: 1500\ndata: a\n\nid: x\0y\nretry: 1s\ndata: b\n\n"),
     [
-      { event: "message", data: "a", id: "7", retry: 1500 },
+      { event: "message", data: "a", id: "7" },
       { event: "message", data: "b", id: "7" },
     ],
   );
@@ -126,13 +130,43 @@ Deno.test("a Responses stream split at every single byte boundary yields the sam
   assert.deepEqual(parseChunks(Array.from(bytes, (b) => Uint8Array.of(b))), whole);
 });
 
-Deno.test("parseSseStream yields one batch per read that completed events", async () => {
-  const reads = ["data: a\n\ndata: b\n\nda", "ta: c\n", "\n"].map((s) => encoder.encode(s));
-  const batches: string[][] = [];
-  for await (const batch of parseSseStream(ReadableStream.from(reads))) {
-    batches.push(batch.map((e) => e.data));
-  }
-  assert.deepEqual(batches, [["a", "b"], ["c"]]);
+Deno.test("push returns exactly the events each read completes", () => {
+  const parser = new SseParser();
+  const reads = ["data: a\n\ndata: b\n\nda", "ta: c\n", "\n"].map((t) => encoder.encode(t));
+  assert.deepEqual(reads.map((r) => parser.push(r).map((e) => e.data)), [["a", "b"], [], ["c"]]);
+});
+
+Deno.test("a line held across reads beyond the cap is an SseLimitError, also one that never ends", () => {
+  // The cap bounds what is held between reads; a read itself is at most 64 KiB.
+  const limits = { maxBufferLength: 64 };
+  const long = `data: ${"x".repeat(100)}\n\n`;
+  const parser = new SseParser(limits);
+  const pieces = () => {
+    for (let i = 0; i < long.length; i += 7) parser.push(encoder.encode(long.slice(i, i + 7)));
+  };
+  assert.throws(pieces, (e) => e instanceof SseLimitError && e.limit === 64);
+  // A data line that never ends is stopped too (a 1 GB line must not be buffered).
+  const endless = new SseParser(limits);
+  endless.push(encoder.encode("data: "));
+  assert.throws(() => {
+    for (let i = 0; i < 100; i++) endless.push(encoder.encode("yyyyyyyyyy"));
+  }, SseLimitError);
+  // Once over, the parser stays failed.
+  assert.throws(() => endless.push(encoder.encode("\n\n")), SseLimitError);
+  // Under the cap is fine.
+  const fits = new SseParser({ maxBufferLength: 64 });
+  assert.deepEqual(fits.push(encoder.encode("data: 1234\n\n")).map((e) => e.data), ["1234"]);
+});
+
+Deno.test("an event whose data lines add up over the cap is an SseLimitError; the next event starts from zero", () => {
+  const parser = new SseParser({ maxBufferLength: 50 });
+  const line = `data: ${"z".repeat(20)}\n`;
+  assert.equal(parser.push(encoder.encode(line + line + "\n")).length, 1);
+  assert.equal(parser.push(encoder.encode(line + line + "\n")).length, 1);
+  assert.throws(
+    () => parser.push(encoder.encode(line + line + line + "\n")),
+    (e) => e instanceof SseLimitError && /larger than 50 characters/.test(e.message),
+  );
 });
 
 // --- properties -------------------------------------------------------------

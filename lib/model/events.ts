@@ -8,17 +8,25 @@ import type { SseEvent } from "./sse.ts";
 
 /** Token usage of a completed response, as `response.completed` reports it. */
 export interface ResponseUsage {
+  /** Tokens of the request. */
   input_tokens: number;
+  /** Of which served from the prompt cache. */
   cached_input_tokens: number;
+  /** Tokens of the answer. */
   output_tokens: number;
+  /** Of which spent on reasoning. */
   reasoning_output_tokens: number;
+  /** Input plus output. */
   total_tokens: number;
 }
 
 /** The error of a `response.failed` event. */
 export interface ResponseFailure {
+  /** The error type, e.g. `server_error`. */
   type?: string;
+  /** The error code, e.g. `context_length_exceeded`. */
   code?: string;
+  /** The server's message. */
   message: string;
 }
 
@@ -67,6 +75,7 @@ export function messageText(item: Record<string, unknown>): string | undefined {
 
 /** A malformed event: the server sent something that is not the Responses protocol. */
 export class ProtocolError extends Error {
+  /** `message` says what was malformed. */
   constructor(message: string) {
     super(message);
     this.name = "ProtocolError";
@@ -84,15 +93,20 @@ export function interpretEvent(sse: SseEvent): ModelEvent | undefined {
     json = JSON.parse(sse.data);
   } catch {
     if (sse.data.trim() === "[DONE]") return undefined;
-    throw new ProtocolError(`the server sent an event that is not JSON: ${sse.data.slice(0, 80)}`);
+    // Not quoted: a cut through a server's echo could leave part of a credential unmasked.
+    throw new ProtocolError(
+      `the server sent an event that is not JSON (${sse.data.length} characters of data)`,
+    );
   }
   if (!json || typeof json !== "object") return undefined;
+  // The hot case first, before anything else is looked at: one per token.
+  if (json.type === "response.output_text.delta") {
+    return { type: "text_delta", itemId: str(json.item_id), delta: str(json.delta) ?? "" };
+  }
   const response = (json.response ?? {}) as Record<string, unknown>;
   switch (json.type) {
     case "response.created":
       return { type: "created", responseId: str(response.id) };
-    case "response.output_text.delta":
-      return { type: "text_delta", itemId: str(json.item_id), delta: str(json.delta) ?? "" };
     case "response.output_item.done": {
       const item = (json.item ?? {}) as Record<string, unknown>;
       const text = messageText(item);
@@ -168,6 +182,7 @@ export type ExecEvent =
  */
 export class ExecEventWriter {
   #nextItem = 0;
+  /** Events of the thread `threadId` (the session id). */
   constructor(readonly threadId: string) {}
 
   /** `thread.started`. */

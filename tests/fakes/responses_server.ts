@@ -26,6 +26,8 @@ export interface ScriptedResponse {
   chunkDelayMs?: number;
   /** After the chunks: `"close"` ends the body (default), `"reset"` aborts it mid-stream, `"hang"` never ends it. */
   end?: "close" | "reset" | "hang";
+  /** Hold the body until this settles (the headers go out at once): a test releases the stream. */
+  gate?: Promise<unknown>;
 }
 
 /** A request the fake received. */
@@ -128,6 +130,7 @@ export function startResponsesServer(
           controllerRef = controller;
           open.add(controller);
           try {
+            if (step.gate) await step.gate;
             for (const chunk of chunks) {
               if (step.chunkDelayMs) await wait(step.chunkDelayMs);
               if (closed) break;
@@ -386,6 +389,14 @@ export function htmlErrorPage(status = 502): ScriptedResponse {
       "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n",
     ],
   };
+}
+
+/**
+ * A stream that sends nothing but SSE comments (`: keep-alive`) every
+ * `intervalMs`, forever: only `--idle-timeout` can end it.
+ */
+export function keepAliveOnly(intervalMs = 50): ScriptedResponse {
+  return { chunks: Array(100_000).fill(": keep-alive\n\n"), chunkDelayMs: intervalMs, end: "hang" };
 }
 
 /** `count` deltas, rendered once (benchmarks). */
