@@ -140,7 +140,7 @@ export async function runRun(ctx: Context, options: RunCommandOptions): Promise<
   if (options.continueLast && options.session !== undefined) {
     throw new UsageError("--continue and --session cannot be used together");
   }
-  const overrides = (options.config ?? []).map(model.parseConfigOverride);
+  const overrides = await Promise.all((options.config ?? []).map(model.parseConfigOverride));
   const settings = model.runSettings(
     model.applyConfigOverrides(ctx.config.values, overrides),
     overrides.length ? `${ctx.config.path || "config.toml"} with -c` : ctx.config.path,

@@ -185,7 +185,9 @@ export interface BoundSignal extends Disposable {
  */
 export function timeoutSignal(ms: number, parent?: AbortSignal, message?: string): BoundSignal {
   const timeout = AbortSignal.timeout(
-    Number.isFinite(ms) ? Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.ceil(ms))) : Number.MAX_SAFE_INTEGER,
+    Number.isFinite(ms)
+      ? Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.ceil(ms)))
+      : Number.MAX_SAFE_INTEGER,
   );
   const either = parent ? AbortSignal.any([parent, timeout]) : timeout;
   // AbortSignal.timeout aborts with a DOMException; callers tell a timeout

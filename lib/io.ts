@@ -8,6 +8,7 @@
  */
 import type { Input, Output } from "./context.ts";
 import { cancelledFrom, orCancel } from "./cancel.ts";
+import { startTimer } from "./timer.ts";
 
 const encoder = new TextEncoder();
 
@@ -153,7 +154,7 @@ export interface CoalescingOptions {
 export class CoalescingWriter {
   #pending: string[] = [];
   #pendingLength = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #cancelTimer: (() => void) | undefined;
   #draining: Promise<void> | undefined;
   #error: unknown;
   #lastWrite = -Infinity;
@@ -178,9 +179,9 @@ export class CoalescingWriter {
   #schedule(): void {
     if (this.#draining || this.#pending.length === 0) return; // a running write reschedules
     if (this.#pendingLength >= this.#maxPending) this.#startDrain();
-    else if (this.#timer === undefined) {
+    else if (this.#cancelTimer === undefined) {
       const wait = Math.max(0, this.#lastWrite + this.#minInterval - performance.now());
-      this.#timer = setTimeout(() => this.#startDrain(), wait);
+      this.#cancelTimer = startTimer(wait, () => this.#startDrain());
     }
   }
 
@@ -202,8 +203,8 @@ export class CoalescingWriter {
   }
 
   #startDrain(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
     if (this.#pending.length) this.#draining ??= this.#drain();
   }
 

@@ -4,7 +4,8 @@
  * place; `stop()` erases the line, so the output that follows starts on a
  * clean line. On anything but a terminal (a pipe, a file, CI logs) nothing
  * is ever written and no timer runs. Any command can use it around a wait:
- * the model's first token, a revoke, a sign-in request.
+ * the model's first token, a revoke, a sign-in request — and stops it in a
+ * `finally` (a running status line is a pending timer, like any other).
  *
  * @example
  * ```ts
@@ -19,6 +20,7 @@
  * @module
  */
 import type { Context } from "./context.ts";
+import { startTimer } from "./timer.ts";
 
 /** A running status line. */
 export interface Progress {
@@ -45,8 +47,7 @@ const NOOP: Progress = { update() {}, stop() {} };
 
 /**
  * Starts a status line on `ctx.stderr` when it is a terminal; otherwise
- * returns a progress that does nothing. The timers never keep the process
- * alive.
+ * returns a progress that does nothing (and starts no timer).
  */
 export function startProgress(
   ctx: Pick<Context, "stderr">,
@@ -60,7 +61,7 @@ export function startProgress(
   let frame = 0;
   let shown = false;
   let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancelTimer: (() => void) | undefined;
 
   const draw = () => {
     if (stopped) return;
@@ -75,9 +76,7 @@ export function startProgress(
     schedule(interval);
   };
   const schedule = (ms: number) => {
-    const id = setTimeout(draw, ms);
-    Deno.unrefTimer(id);
-    timer = id;
+    cancelTimer = startTimer(ms, draw);
   };
   schedule(options.delayMs ?? 1000);
 
@@ -88,7 +87,7 @@ export function startProgress(
     stop() {
       if (stopped) return;
       stopped = true;
-      clearTimeout(timer);
+      cancelTimer?.();
       if (shown) out.writeSync(CLEAR_LINE);
     },
   };

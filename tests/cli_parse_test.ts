@@ -162,9 +162,17 @@ function valueArbitrary(option: OptionSpec): fc.Arbitrary<string | number | true
   return fc.string({ minLength: 0, maxLength: 12 });
 }
 
+/** A repeatable option is given 1–3 times (its values collected in command-line order). */
 function valuesArbitrary(options: Record<string, OptionSpec>) {
   const entries = Object.entries(options).map(([key, spec]) =>
-    fc.option(valueArbitrary(spec), { nil: undefined }).map((v) => [key, spec, v] as const)
+    fc.option(
+      spec.repeatable
+        ? fc.array(valueArbitrary(spec), { minLength: 1, maxLength: 3 }) as fc.Arbitrary<
+          string | number | true | (string | number | true)[]
+        >
+        : valueArbitrary(spec),
+      { nil: undefined },
+    ).map((v) => [key, spec, v] as const)
   );
   return fc.tuple(...entries);
 }
@@ -184,18 +192,28 @@ const commandLine = fc.constantFrom(...(COMMANDS as readonly CommandSpec[])).cha
 
 type Sample = typeof commandLine extends fc.Arbitrary<infer T> ? T : never;
 
+interface Chunk {
+  words: string[];
+  /** Set for an occurrence of a repeatable option: its key and this occurrence's value. */
+  repeated?: { key: string; value: unknown };
+}
+
 function render(sample: Sample, canonical: boolean) {
   const expected: Record<string, unknown> = { command: sample.command.id };
-  const chunks: string[][] = [];
+  const chunks: Chunk[] = [];
   let n = 0;
-  for (const [key, spec, value] of [...sample.own, ...sample.global]) {
-    if (value === undefined) continue;
-    expected[key] = value;
-    const name = spec.names[(sample.order[n] ?? 0) % spec.names.length];
-    const joined = !canonical && name.startsWith("--") && sample.joined[n++];
-    if (value === true) chunks.push([name]);
-    else if (joined) chunks.push([`${name}=${value}`]);
-    else chunks.push([name, String(value)]);
+  for (const [key, spec, given] of [...sample.own, ...sample.global]) {
+    if (given === undefined) continue;
+    const values = Array.isArray(given) ? given : [given];
+    if (!Array.isArray(given)) expected[key] = given;
+    for (const value of values) {
+      const name = spec.names[(sample.order[n] ?? 0) % spec.names.length];
+      const joined = !canonical && name.startsWith("--") && sample.joined[n++];
+      const repeated = Array.isArray(given) ? { key, value } : undefined;
+      if (value === true) chunks.push({ words: [name], repeated });
+      else if (joined) chunks.push({ words: [`${name}=${value}`], repeated });
+      else chunks.push({ words: [name, String(value)], repeated });
+    }
   }
   // Canonical: the command's words first (what any parser of this grammar accepts).
   const words = [...sample.command.path];
@@ -205,7 +223,15 @@ function render(sample: Sample, canonical: boolean) {
       (sample.order[chunks.indexOf(a)] ?? 0) - (sample.order[chunks.indexOf(b)] ?? 0)
     );
   }
-  const argv = canonical ? [...words, ...chunks.flat()] : interleave(words, chunks, sample.order);
+  // A repeatable option's values are expected in the order they end up on the command line.
+  for (const chunk of chunks) {
+    if (chunk.repeated) {
+      ((expected[chunk.repeated.key] ??= []) as unknown[]).push(chunk.repeated.value);
+    }
+  }
+  const argv = canonical
+    ? [...words, ...chunks.flatMap((c) => c.words)]
+    : interleave(words, chunks.map((c) => c.words), sample.order);
   if (sample.prompt !== undefined) {
     expected.prompt = sample.prompt;
     if (sample.prompt.startsWith("-")) argv.push("--", sample.prompt);
@@ -246,7 +272,12 @@ Deno.test("property: the completion grammar parses canonical command lines to th
       const { argv, expected } = render(sample, true);
       const theirs = parseForCompletion(argv);
       assert.ok(theirs, `the completion grammar rejected ${JSON.stringify(argv)}`);
-      const defined = Object.fromEntries(Object.entries(theirs).filter(([, v]) => v !== undefined));
+      // Absent options: undefined, or an empty list for a repeatable one.
+      const defined = Object.fromEntries(
+        Object.entries(theirs).filter(([, v]) =>
+          v !== undefined && !(Array.isArray(v) && v.length === 0)
+        ),
+      );
       assert.deepEqual(defined, expected, JSON.stringify(argv));
     }),
     { numRuns: 150 },

@@ -62,7 +62,12 @@ Deno.test("stop() before the delay writes nothing; a pipe or file never gets any
   assert.equal(out.text(), "");
   const pipe = new MemoryOutput(false);
   let timers = 0;
+  const realTimeout = AbortSignal.timeout;
   const realSetTimeout = globalThis.setTimeout;
+  AbortSignal.timeout = (ms: number) => {
+    timers++;
+    return realTimeout(ms);
+  };
   globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
     timers++;
     return realSetTimeout(...args);
@@ -72,6 +77,7 @@ Deno.test("stop() before the delay writes nothing; a pipe or file never gets any
     p.update("x");
     p.stop();
   } finally {
+    AbortSignal.timeout = realTimeout;
     globalThis.setTimeout = realSetTimeout;
   }
   assert.equal(timers, 0, "no timer on a non-terminal");

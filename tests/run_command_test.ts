@@ -283,24 +283,27 @@ Deno.test("the API key never appears in stdout or stderr, even in failures", asy
 Deno.test("CoalescingWriter joins what is queued in one task into one write, keeps order, reports a failed write", async () => {
   const writes: string[] = [];
   let release: (() => void) | undefined;
+  let written: (() => void) | undefined;
   const slow = new MemoryOutput();
   slow.write = (data) => {
     writes.push(String(data));
+    written?.();
     return new Promise<void>((resolve) => (release = resolve));
   };
+  const nextWrite = () => new Promise<void>((resolve) => (written = resolve));
   const writer = new CoalescingWriter(slow);
+  const first = nextWrite();
   writer.write("a");
   writer.write("b");
   assert.deepEqual(writes, [], "nothing is written while the task that queued it runs");
-  const first = new Promise<void>((resolve) => setTimeout(resolve, 0));
   await first;
   assert.deepEqual(writes, ["ab"]);
   writer.write("c");
   writer.write("d");
+  const second = nextWrite();
   release!();
   const flushed = writer.flush();
-  await Promise.resolve();
-  await Promise.resolve();
+  await second;
   release!();
   await flushed;
   assert.deepEqual(writes, ["ab", "cd"]);

@@ -207,25 +207,27 @@ Deno.test("--output-schema that is not a JSON object schema is a usage error nam
 
 // --- -c overrides -------------------------------------------------------------------
 
-Deno.test("-c values are TOML, as in codex; a value that is not TOML is the raw string, quotes trimmed", () => {
-  assert.equal(parseConfigOverride("model=gpt-x").value, "gpt-x");
-  assert.equal(parseConfigOverride('model="gpt-y"').value, "gpt-y");
-  assert.equal(parseConfigOverride("model_providers.p.request_max_retries=3").value, 3);
-  assert.deepEqual({
-    ...parseConfigOverride('model_providers.p.http_headers={X-A="b"}').value as object,
-  }, {
+Deno.test("-c values are TOML, as in codex; a value that is not TOML is the raw string, quotes trimmed", async () => {
+  const value = async (raw: string) => (await parseConfigOverride(raw)).value;
+  assert.equal(await value("model=gpt-x"), "gpt-x");
+  assert.equal(await value('model="gpt-y"'), "gpt-y");
+  assert.equal(await value("model_providers.p.request_max_retries=3"), 3);
+  assert.deepEqual({ ...await value('model_providers.p.http_headers={X-A="b"}') as object }, {
     "X-A": "b",
   });
-  assert.equal(parseConfigOverride("model=gpt 5 mini").value, "gpt 5 mini");
-  assert.equal(parseConfigOverride("model='unclosed").value, "unclosed");
-  assert.deepEqual(parseConfigOverride("model_providers.p.requires_openai_auth=true").path, [
-    "model_providers",
-    "p",
-    "requires_openai_auth",
-  ]);
+  assert.equal(await value("model=gpt 5 mini"), "gpt 5 mini");
+  assert.equal(await value("model='unclosed"), "unclosed");
+  assert.deepEqual(
+    (await parseConfigOverride("model_providers.p.requires_openai_auth=true")).path,
+    [
+      "model_providers",
+      "p",
+      "requires_openai_auth",
+    ],
+  );
 });
 
-Deno.test("-c with an unknown key, a bad value or no '=' is a usage error that names the key", () => {
+Deno.test("-c with an unknown key, a bad value or no '=' is a usage error that names the key", async () => {
   const cases: Array<[string, RegExp]> = [
     ["approval_policy=never", /unknown key approval_policy/],
     ["model.name=x", /unknown key model\.name/],
@@ -236,19 +238,19 @@ Deno.test("-c with an unknown key, a bad value or no '=' is a usage error that n
     ["model", /expected key=value/],
   ];
   for (const [raw, why] of cases) {
-    assert.throws(
-      () => parseConfigOverride(raw),
+    await assert.rejects(
+      parseConfigOverride(raw),
       (e) => e instanceof UsageError && why.test(e.message),
       raw,
     );
   }
 });
 
-Deno.test("-c overrides config.toml for this run only; the loaded config is unchanged", () => {
+Deno.test("-c overrides config.toml for this run only; the loaded config is unchanged", async () => {
   const values = { model: "from-file", model_providers: { p: { base_url: "http://a/v1" } } };
   const merged = applyConfigOverrides(values, [
-    parseConfigOverride("model=from-c"),
-    parseConfigOverride("model_providers.p.env_key=P_KEY"),
+    await parseConfigOverride("model=from-c"),
+    await parseConfigOverride("model_providers.p.env_key=P_KEY"),
   ]);
   assert.equal(merged.model, "from-c");
   assert.deepEqual(merged.model_providers, { p: { base_url: "http://a/v1", env_key: "P_KEY" } });

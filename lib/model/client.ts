@@ -23,6 +23,7 @@ import { abortError, cancelledFrom, orCancel, TimeoutError, timeoutSignal } from
 import { concatBytes } from "../bytes.ts";
 import { hostOf, RequestTimeoutError } from "../http.ts";
 import { retry } from "../retry.ts";
+import { startTimer } from "../timer.ts";
 import type { ModelAuth, ResponsesRequest } from "./request.ts";
 import type { ModelEvent } from "./events.ts";
 import type { SseLimits } from "./sse.ts";
@@ -40,7 +41,12 @@ import {
   giveUpError,
   type ModelRetryPolicy,
 } from "./retry_policy.ts";
-import { type DeliveryState, readEventStream, type StreamResult } from "./stream.ts";
+import {
+  type DeliveryState,
+  preloadSseParser,
+  readEventStream,
+  type StreamResult,
+} from "./stream.ts";
 
 export type { StreamResult } from "./stream.ts";
 
@@ -232,6 +238,7 @@ class Exchange {
     const { options } = this;
     const request = options.buildRequest(auth);
     const host = hostOf(request.url);
+    preloadSseParser();
     const response = await this.#bounded(
       controller,
       host,
@@ -286,14 +293,14 @@ class Exchange {
         `no answer from the model server for ${idleMs / 1000} s (--idle-timeout)`,
       )
       : new RequestTimeoutError(host, "model request", connectMs);
-    const timer = setTimeout(() => controller.abort(reason), Math.min(connectMs, idleMs));
+    const cancelTimer = startTimer(Math.min(connectMs, idleMs), () => controller.abort(reason));
     try {
       return await work();
     } catch (error) {
       if (controller.signal.aborted) throw reasonOf(controller.signal);
       throw classifyTransportError(error, host);
     } finally {
-      clearTimeout(timer);
+      cancelTimer();
     }
   }
 }

@@ -18,7 +18,6 @@
 import { CdxError } from "../errors.ts";
 import type { ModelAuth } from "./request.ts";
 import type { ResponseFailure } from "./events.ts";
-import { SseLimitError } from "./sse.ts";
 
 /** Codes of `response.failed` / HTTP errors that no retry can fix (codex: fatal). */
 const FATAL_CODES = new Set([
@@ -274,7 +273,8 @@ function causeText(error: unknown): string {
  */
 export function classifyTransportError(error: unknown, host: string): CdxError {
   if (error instanceof CdxError) return error;
-  if (error instanceof SseLimitError) {
+  // By name: lib/model/sse.ts (and its npm parser) is loaded only once a response arrives.
+  if (error instanceof Error && error.name === "SseLimitError") {
     return new ModelError(`model stream error: ${error.message.replace("the server", host)}`, {
       hint: `${BASE_URL_HINT}: it is not behaving like the Responses API`,
       cause: error,

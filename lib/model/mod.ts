@@ -6,13 +6,9 @@
  *
  * @module
  */
-export {
-  DEFAULT_MAX_BUFFER_LENGTH,
-  type SseEvent,
-  SseLimitError,
-  type SseLimits,
-  SseParser,
-} from "./sse.ts";
+// Types only: the parser module brings an npm package and is loaded when a
+// response arrives (stream.ts); import it from lib/model/sse.ts directly.
+export type { SseEvent, SseLimitError, SseLimits, SseParser } from "./sse.ts";
 export {
   API_KEY_BASE_URL,
   assistantMessage,

@@ -13,7 +13,6 @@
  *
  * @module
  */
-import { parse } from "smol-toml";
 import { CdxError, UsageError } from "../errors.ts";
 
 /** One `-c key=value`, parsed. */
@@ -120,7 +119,9 @@ function checkValue(key: string, node: Node, value: unknown): string | undefined
 }
 
 /** codex's TOML value parse: `_x_ = <raw>`; not TOML → the raw text, quotes trimmed. */
-function parseTomlValue(raw: string): unknown {
+async function parseTomlValue(raw: string): Promise<unknown> {
+  // Loaded only for a run with -c: a run without it starts without any npm package.
+  const { parse } = await import("smol-toml");
   try {
     return (parse(`_x_ = ${raw}`) as Record<string, unknown>)._x_;
   } catch {
@@ -134,10 +135,10 @@ function parseTomlValue(raw: string): unknown {
  *
  * @example
  * ```ts
- * parseConfigOverride("model_reasoning_effort=high"); // { key: "model_reasoning_effort", path: [...], value: "high" }
+ * await parseConfigOverride("model_reasoning_effort=high"); // { key: "model_reasoning_effort", path: [...], value: "high" }
  * ```
  */
-export function parseConfigOverride(raw: string): ConfigOverride {
+export async function parseConfigOverride(raw: string): Promise<ConfigOverride> {
   const eq = raw.indexOf("=");
   const key = (eq < 0 ? "" : raw.slice(0, eq)).trim();
   if (!key) {
@@ -147,7 +148,7 @@ export function parseConfigOverride(raw: string): ConfigOverride {
   }
   const path = key.split(".").map((p) => p.trim());
   if (path.some((p) => p === "")) throw new UsageError(`-c ${key}: empty part in the key`);
-  const value = parseTomlValue(raw.slice(eq + 1));
+  const value = await parseTomlValue(raw.slice(eq + 1));
   const problem = check(path, value);
   if (problem) {
     throw new UsageError(`-c: ${problem}`, {

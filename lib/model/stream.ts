@@ -11,9 +11,23 @@
  * @module
  */
 import { abortError, TimeoutError } from "../cancel.ts";
-import { type SseLimits, SseParser } from "./sse.ts";
+import { startTimer } from "../timer.ts";
+import type { SseLimits } from "./sse.ts";
 import { interpretEvent, type ModelEvent, type ResponseUsage } from "./events.ts";
 import { ModelError, streamFailure } from "./http_error.ts";
+
+let sseModule: Promise<typeof import("./sse.ts")> | undefined;
+
+/**
+ * Starts loading the SSE parser (it brings an npm package) without waiting
+ * for it. The client calls it as the request goes out, so the load overlaps
+ * the server's time to answer instead of delaying the request.
+ */
+export function preloadSseParser(): Promise<typeof import("./sse.ts")> {
+  sseModule ??= import("./sse.ts");
+  sseModule.catch(() => {}); // a failed load is reported where the parser is awaited
+  return sseModule;
+}
 
 /** The result of a completed response. */
 export interface StreamResult {
@@ -50,10 +64,10 @@ export interface ReadStreamOptions {
  */
 export class IdleWatchdog {
   #last = performance.now();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #cancel: () => void;
   /** Starts watching; `onIdle` runs once when `ms` pass without a touch. */
   constructor(readonly ms: number, readonly onIdle: () => void) {
-    this.#timer = setTimeout(this.#check, ms);
+    this.#cancel = startTimer(ms, this.#check);
   }
   /** Records progress. */
   touch(): void {
@@ -62,13 +76,12 @@ export class IdleWatchdog {
   #check = () => {
     const quiet = performance.now() - this.#last;
     if (quiet >= this.ms) {
-      this.#timer = undefined;
       this.onIdle();
-    } else this.#timer = setTimeout(this.#check, this.ms - quiet);
+    } else this.#cancel = startTimer(this.ms - quiet, this.#check);
   };
   /** Stops watching. */
   dispose(): void {
-    clearTimeout(this.#timer);
+    this.#cancel();
   }
 }
 
@@ -94,6 +107,7 @@ export async function readEventStream(
 ): Promise<StreamResult> {
   const { controller } = options;
   const aborted = controller.signal;
+  const { SseParser } = await preloadSseParser();
   const parser = new SseParser(options.limits);
   const watchdog = new IdleWatchdog(
     options.idleMs,
