@@ -206,12 +206,15 @@ class Exchange {
         };
         throw response.ok ? notAnEventStream(answer) : classifyHttpError(answer);
       }
+      // Awaited here, outside the stream's error mapping: a parser that fails to load is a
+      // broken install, not a network error to retry.
+      const { SseParser } = await preloadSseParser();
       const idleMs = options.idleTimeoutMs;
       return await readEventStream(response.body!, {
         idleMs,
         idleMessage: `no event from the model server for ${idleMs / 1000} s (--idle-timeout)`,
         controller,
-        limits: options.limits,
+        parser: new SseParser(options.limits),
         onEvents: options.onEvents,
       }, this.state).catch((error) => {
         if (controller.signal.aborted) throw reasonOf(controller.signal);

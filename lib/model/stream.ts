@@ -12,7 +12,7 @@
  */
 import { abortError, TimeoutError } from "../cancel.ts";
 import { startTimer } from "../timer.ts";
-import type { SseLimits } from "./sse.ts";
+import type { SseParser } from "./sse.ts";
 import { interpretEvent, type ModelEvent, type ResponseUsage } from "./events.ts";
 import { ModelError, streamFailure } from "./http_error.ts";
 
@@ -51,8 +51,8 @@ export interface ReadStreamOptions {
   idleMessage: string;
   /** The attempt's controller: aborting it ends the read at once (idle, Ctrl-C, `--timeout`). */
   controller: AbortController;
-  /** The cap on what the SSE parser holds (one line, one event). */
-  limits?: SseLimits;
+  /** The SSE parser (from {@linkcode preloadSseParser}), with its caps. */
+  parser: SseParser;
   /** Receives the events of one network read. */
   onEvents(events: ModelEvent[]): void | Promise<void>;
 }
@@ -107,8 +107,7 @@ export async function readEventStream(
 ): Promise<StreamResult> {
   const { controller } = options;
   const aborted = controller.signal;
-  const { SseParser } = await preloadSseParser();
-  const parser = new SseParser(options.limits);
+  const { parser } = options;
   const watchdog = new IdleWatchdog(
     options.idleMs,
     () => controller.abort(new TimeoutError(options.idleMs, options.idleMessage)),
