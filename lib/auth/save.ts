@@ -21,7 +21,7 @@ import { CdxError, ExitCode } from "../errors.ts";
 import { isCancellation } from "../cancel.ts";
 import { KeyringTooLargeError, KeyringUnavailableError } from "../keyring/store.ts";
 import { fileError, homePath, removeIfExists } from "../fs.ts";
-import type { AuthData } from "./auth_json.ts";
+import { type AuthData, sameAuth } from "./auth_json.ts";
 import type { AuthLocation, RescueFile } from "./backends.ts";
 import { ensureStoreKeyInConfig, STORE_CONFIG_KEY } from "./modes.ts";
 import { withWriteLock } from "./lock.ts";
@@ -160,7 +160,35 @@ export async function saveToStore(
     if (isCancellation(error) || (error instanceof CdxError && !isKeyringFailure(error))) {
       throw error;
     }
+    if (await savedAnyway(store, auth, error)) {
+      // The keychain took it; only its answer (or the read-back) got lost on the way.
+      ctx.logger.getChild("auth").debug("the keychain holds the new credentials after {error}", {
+        error: problem(error),
+      });
+      await removeFileCopies(ctx, store, notices, options.rescue);
+      return { location: await store.keyring.location(), notices };
+    }
     return await afterKeyringFailure(ctx, store, auth, options, error, notices);
+  }
+}
+
+/**
+ * After a keychain save reported failure: does the item hold `auth` anyway?
+ * A store whose reply was lost (a D-Bus timeout after the write) or whose
+ * read-back failed leaves the new value in place; treating that as a
+ * failure would report a login as failed while both tools already use it,
+ * or write a second copy. One more read decides; when it fails too, the
+ * save failed.
+ */
+async function savedAnyway(store: AuthStore, auth: AuthData, error: unknown): Promise<boolean> {
+  if (error instanceof KeyringTooLargeError || error instanceof KeyringUnavailableError) {
+    return false;
+  }
+  try {
+    return sameAuth((await store.keyring.load())?.auth, auth);
+  } catch (again) {
+    if (isCancellation(again)) throw again;
+    return false;
   }
 }
 

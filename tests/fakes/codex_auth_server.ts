@@ -18,6 +18,15 @@
  *   (the API-key exchange: `requested_token=openai-api-key`, the id token as
  *   subject), or JSON `grant_type=refresh_token` (refresh, rotating the refresh token);
  * - `POST /oauth/revoke` (JSON);
+ *
+ * It is strict the way a real rotating issuer is: every login (code
+ * exchange or {@linkcode CodexAuthServer.mintTokens}) starts a *grant*; a
+ * refresh answers with a new refresh token and retires the old one; a
+ * retired refresh token sent again is answered `refresh_token_reused` and
+ * revokes the whole grant (its current token stops working too), and a
+ * revoked or unknown token is `refresh_token_invalidated`. So "a credential
+ * was lost" is measurable: {@linkcode CodexAuthServer.accepts} says whether
+ * the issuer would still refresh a stored token.
  * - no OIDC discovery (404), so cdx uses codex's flow against it.
  *
  * Tokens are JWTs (unsigned, as cdx never verifies) carrying the claims
@@ -118,12 +127,38 @@ export interface CodexAuthServer {
   readonly refreshCount: number;
   /** Revoked tokens, in order. */
   readonly revoked: string[];
-  /** The refresh token currently valid. */
+  /** The refresh token minted last (the current one of the newest grant). */
   readonly currentRefreshToken: string | undefined;
+  /** The access token of every successful refresh answer, in order. */
+  readonly refreshAnswers: readonly string[];
+  /** Refresh requests answered `refresh_token_reused` (each revoked its grant). */
+  readonly reuseCount: number;
+  /** Whether a refresh with `refreshToken` would succeed now (the current token of a live grant). */
+  accepts(refreshToken: string | undefined): boolean;
+  /** Every token and code this server handed out (for leak searches). */
+  issuedSecrets(): string[];
+  /** The access token minted last. */
+  readonly currentAccessToken: string | undefined;
+  /** Lifetime of access tokens minted from now on (negative: already expired). */
+  setAccessTokenTtl(seconds: number): void;
   /** Approves the pending device code. */
   approve(): void;
-  /** Answers the next refreshes with this error (status, body), `times` times (default forever). */
+  /**
+   * Answers the next refreshes with this error (status, body), `times` times
+   * (default forever). A string body is sent as is, as an HTML page (a proxy's
+   * error page); anything else as JSON.
+   */
   failRefresh(status: number, body: unknown, times?: number): void;
+  /**
+   * Pads the tokens of the next successful refresh answers (`times`, default
+   * 1): `field` gets `bytes` extra characters (an oversize token). The padded
+   * token is what the grant then expects.
+   */
+  padRefreshAnswer(
+    field: "access_token" | "id_token" | "refresh_token",
+    bytes: number,
+    times?: number,
+  ): void;
   /** Answers revocations with this status (and optional delay). */
   failRevoke(status: number, delayMs?: number): void;
   /** Mints a fresh token set (as a login would) and makes its refresh token current. */
@@ -215,7 +250,23 @@ export function startCodexAuthServer(
   let approved = false;
   let polls = 0;
   let currentRefresh: string | undefined;
+  let currentAccess: string | undefined;
+  let reuseCount = 0;
+  const refreshAnswers: string[] = [];
+  let accessTtl = options.accessTokenTtlS ?? 3600;
+  // Grants: each refresh token maps to its grant; a grant knows its current token.
+  interface Grant {
+    current: string;
+    revoked: boolean;
+  }
+  const grantOf = new Map<string, Grant>();
+  const issued = new Set<string>();
   let refreshFailure: { status: number; body: unknown; times: number } | undefined;
+  let padding: {
+    field: "access_token" | "id_token" | "refresh_token";
+    bytes: number;
+    times: number;
+  } | undefined;
   let revokeFailure: { status: number; delayMs: number } | undefined;
   const known = options.known ?? {};
   const device = {
@@ -239,12 +290,24 @@ export function startCodexAuthServer(
   const pendingForms = new Map<string, URLSearchParams>();
   const email = options.email ?? "user@example.com";
 
-  const mint = (ttl = options.accessTokenTtlS ?? 3600) => {
+  const remember = (
+    tokens: { id_token: string; access_token: string; refresh_token: string },
+    grant?: Grant,
+  ) => {
+    for (const value of Object.values(tokens)) issued.add(value);
+    const g = grant ?? { current: tokens.refresh_token, revoked: false };
+    g.current = tokens.refresh_token;
+    grantOf.set(tokens.refresh_token, g);
+    currentRefresh = tokens.refresh_token;
+    currentAccess = tokens.access_token;
+    return tokens;
+  };
+
+  const mint = (ttl = accessTtl, grant?: Grant) => {
     const next = knownTokenSets.shift();
     if (next) {
-      currentRefresh = next.refresh_token;
       idTokens.add(next.id_token);
-      return { ...next };
+      return remember({ ...next }, grant);
     }
     const now = Math.floor(Date.now() / 1000);
     const auth = {
@@ -257,9 +320,14 @@ export function startCodexAuthServer(
       access_token: makeJwt({ sub: "user-1", exp: now + ttl, jti: randomToken("") }),
       refresh_token: randomToken("rt_"),
     };
-    currentRefresh = tokens.refresh_token;
     idTokens.add(tokens.id_token);
-    return tokens;
+    return remember(tokens, grant);
+  };
+  for (const value of [device.id, device.userCode, pkce.code, pkce.verifier]) issued.add(value);
+
+  const accepts = (token: string | undefined) => {
+    const grant = token === undefined ? undefined : grantOf.get(token);
+    return !!grant && !grant.revoked && grant.current === token;
   };
 
   /** The redirect back to cdx's callback, with a fresh code bound to the request's PKCE challenge. */
@@ -426,13 +494,36 @@ export function startCodexAuthServer(
       if (options.refreshDelayMs) await new Promise((r) => setTimeout(r, options.refreshDelayMs));
       if (refreshFailure && refreshFailure.times > 0) {
         refreshFailure.times--;
+        if (typeof refreshFailure.body === "string") {
+          return new Response(refreshFailure.body, {
+            status: refreshFailure.status,
+            headers: { "content-type": "text/html" },
+          });
+        }
         return json(refreshFailure.status, refreshFailure.body);
       }
-      if (parsed.refresh_token !== currentRefresh) {
+      const grant = grantOf.get(parsed.refresh_token);
+      if (!grant || grant.revoked) {
+        return json(401, {
+          error: { code: "refresh_token_invalidated", message: "refresh token revoked" },
+        });
+      }
+      if (grant.current !== parsed.refresh_token) {
+        // Reuse of a rotated token: a real issuer assumes theft and revokes the grant.
+        grant.revoked = true;
+        reuseCount++;
         return json(401, { error: { code: "refresh_token_reused", message: "already used" } });
       }
       refreshCount++;
-      const tokens = mint();
+      const tokens = mint(accessTtl, grant);
+      if (padding && padding.times > 0) {
+        padding.times--;
+        const field = padding.field;
+        const padded = { ...tokens, [field]: `${tokens[field]}${"x".repeat(padding.bytes)}` };
+        refreshAnswers.push(padded.access_token);
+        return json(200, remember(padded, grant));
+      }
+      refreshAnswers.push(tokens.access_token);
       return json(200, tokens);
     }
     if (path === "/oauth/revoke") {
@@ -440,6 +531,8 @@ export function startCodexAuthServer(
       if (revokeFailure?.delayMs) await new Promise((r) => setTimeout(r, revokeFailure!.delayMs));
       if (revokeFailure) return json(revokeFailure.status, { error: "server_error" });
       revoked.push(parsed.token);
+      const grant = grantOf.get(parsed.token);
+      if (grant) grant.revoked = true;
       return new Response(null, { status: 200 });
     }
     return new Response("not found", { status: 404 });
@@ -468,16 +561,31 @@ export function startCodexAuthServer(
           get currentRefreshToken() {
             return currentRefresh;
           },
+          get currentAccessToken() {
+            return currentAccess;
+          },
+          refreshAnswers,
+          get reuseCount() {
+            return reuseCount;
+          },
+          accepts,
+          issuedSecrets: () => [...issued],
+          setAccessTokenTtl: (seconds) => {
+            accessTtl = seconds;
+          },
           approve: () => {
             approved = true;
           },
           failRefresh: (status, body, times = Infinity) => {
             refreshFailure = { status, body, times };
           },
+          padRefreshAnswer: (field, bytes, times = 1) => {
+            padding = { field, bytes, times };
+          },
           failRevoke: (status, delayMs = 0) => {
             revokeFailure = { status, delayMs };
           },
-          mintTokens: (o = {}) => mint(o.accessTokenTtlS),
+          mintTokens: (o = {}) => mint(o.accessTokenTtlS ?? accessTtl),
           close,
           [Symbol.asyncDispose]: close,
         });
