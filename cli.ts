@@ -225,6 +225,19 @@ async function runCommand(
       codexHome,
     });
     code = await (o.dispatch ?? commands.dispatch)(ctx, parsed);
+    // A signal deferred by a critical section aborted the Context after the last await that
+    // would have noticed it: the command finished its work, but the user asked to stop.
+    const reason = controller.signal.reason;
+    if (
+      reason instanceof InterruptSignal && code !== ExitCode.INTERRUPTED &&
+      code !== ExitCode.TERMINATED
+    ) {
+      code = await reportError(new CancelledError(reason), {
+        stderr,
+        logLevel,
+        redact: (t) => secrets.redact(t),
+      });
+    }
   } catch (error) {
     code = await reportError(error, {
       stderr,

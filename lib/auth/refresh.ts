@@ -11,7 +11,7 @@
  */
 import type { Context } from "../context.ts";
 import { CdxError } from "../errors.ts";
-import { delay, isCancellation } from "../cancel.ts";
+import { cancelledFrom, delay, isCancellation } from "../cancel.ts";
 import { critical } from "../critical.ts";
 import { checkpoint } from "../steps.ts";
 import { fetchText, NetworkError } from "../http.ts";
@@ -265,7 +265,7 @@ export async function refreshStored(
       throw error;
     }
     // The issuer has rotated the token: from here the new one must land somewhere durable.
-    return await critical(async () => {
+    const result = await critical(async () => {
       const next = applyRefresh(current, response, ctx.clock.now());
       await checkpoint(ctx, "refresh:answered", { resume: true });
       await rescue?.write(next);
@@ -274,6 +274,9 @@ export async function refreshStored(
       await checkpoint(ctx, "refresh:saved", { resume: true });
       return { auth: next, notices: [...notices, ...saved.notices] };
     });
+    // A Ctrl-C deferred by the section: the tokens are saved; now stop (exit 130), print nothing.
+    if (ctx.signal.aborted) throw cancelledFrom(ctx.signal);
+    return result;
   });
 }
 

@@ -220,6 +220,7 @@ async function afterKeyringFailure(
     });
   }
   const location = await writeFile(ctx, store, auth, options.rescue);
+  await checkpoint(ctx, "save:fallback-written", { resume: !!options.rescue });
   notices.push({
     level: "warning",
     text: tooLarge
@@ -272,6 +273,7 @@ export async function deleteFromStore(ctx: StoreContext, store: AuthStore): Prom
     if (await withWriteLock(ctx, () => store.keyring.delete())) {
       removed.push(await store.keyring.location());
     }
+    await checkpoint(ctx, "logout:keyring-deleted");
   } catch (error) {
     if (isCancellation(error)) throw error;
     const absent = error instanceof KeyringUnavailableError;

@@ -1,0 +1,86 @@
+/**
+ * Fault suite, process death: kill -9, SIGINT and SIGTERM at every
+ * checkpoint of refresh (keychain and file), migration, device login,
+ * API-key login and logout, and between the file write and the keychain
+ * delete of a keychain fallback. The process is started with
+ * `CDX_TEST_PAUSE_AT=<checkpoint>`, the test waits for its `paused at`
+ * line, then sends the signal — deterministic, no timers. SIGINT/SIGTERM
+ * must end with 130/143 and "interrupted"/"terminated" (never "internal
+ * error"); inside a critical section the section finishes first. After
+ * each case the shared check of harness.ts.
+ */
+import assert from "node:assert/strict";
+import { hasSecretServiceTools } from "../helpers/secret_service.ts";
+import { type CaseSpec, runCases, startWorld, writeFaultTable } from "./harness.ts";
+import { FLOWS } from "./flows.ts";
+
+const HAS_SS = Deno.build.os === "linux" && hasSecretServiceTools();
+
+/** Flow → its checkpoints, in the order a run passes them. */
+const POINTS: Array<[keyof typeof FLOWS, string[]]> = [
+  ["refresh", [
+    "refresh:request",
+    "refresh:answered",
+    "refresh:rescued",
+    "save:config-ready",
+    "save:keyring-saved",
+    "refresh:saved",
+  ]],
+  ["refresh-file", ["refresh:request", "refresh:answered", "refresh:rescued", "refresh:saved"]],
+  ["migrate", ["migrate:start", "save:config-ready", "save:keyring-saved", "migrate:done"]],
+  ["login", ["login:save", "save:config-ready", "save:keyring-saved"]],
+  ["apikey", ["login:save", "save:config-ready", "save:keyring-saved"]],
+  ["logout", ["logout:delete", "logout:keyring-deleted"]],
+];
+
+const SIGNALS: Array<[Deno.Signal, string, number, RegExp | undefined]> = [
+  ["SIGKILL", "kill9", 137, undefined],
+  ["SIGINT", "sigint", 130, /^interrupted$/m],
+  ["SIGTERM", "sigterm", 143, /^terminated$/m],
+];
+
+function specs(): CaseSpec[] {
+  const out: CaseSpec[] = [];
+  const points = [...POINTS.map(([flow, cps]) => cps.map((cp) => ({ flow, cp, fallback: false })))]
+    .flat();
+  // A refresh whose keychain save fails falls back to auth.json: stop it before the stale item goes.
+  points.push({ flow: "refresh", cp: "save:fallback-written", fallback: true });
+  for (const { flow: name, cp, fallback } of points) {
+    const flow = FLOWS[name];
+    for (const [signal, row, code, said] of SIGNALS) {
+      // Killed while the rotated tokens exist only in memory: lost by nature, told plainly.
+      const window = signal === "SIGKILL" && cp === "refresh:answered";
+      out.push({
+        name: `${name}${fallback ? " (keychain store fails)" : ""}: ${signal} at ${cp}`,
+        row: window ? "kill9-window" : row,
+        async run(c) {
+          await flow.seed(c);
+          if (fallback) await c.shim.arm("store", 1, "fail");
+          const paused = await c.pauseAt(flow.args, cp, { stdin: flow.stdin });
+          const run = await paused.stop(signal);
+          assert.equal(run.code, code, `exit ${run.code}: ${run.stderr}`);
+          if (said) assert.match(run.stderr, said);
+          const after = await flow.after(c, run);
+          return window ? { kind: "rotated-away" } : after;
+        },
+      });
+    }
+  }
+  return out;
+}
+
+Deno.test({
+  name:
+    "faults: kill -9, SIGINT or SIGTERM at any step of refresh, migration, login or logout leaves a valid credential that cdx and codex read, and no secret anywhere",
+  ignore: !HAS_SS,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    await using world = await startWorld();
+    try {
+      await runCases(t, world, specs());
+    } finally {
+      await writeFaultTable();
+    }
+  },
+});
