@@ -5,7 +5,7 @@
  * @module
  */
 import { cancelledFrom, deadline, formatMs } from "./cancel.ts";
-import { dirOf, ensurePrivateDir } from "./fs.ts";
+import { dirOf, ensurePrivateDir, fileError } from "./fs.ts";
 
 /** Options of {@linkcode withFileLock}. */
 export interface LockOptions {
@@ -56,8 +56,14 @@ export async function withFileLock<T>(
   options: LockOptions = {},
 ): Promise<T> {
   if (options.signal?.aborted) throw cancelledFrom(options.signal);
-  await ensurePrivateDir(dirOf(path));
-  const file = await openLockFile(path, options.mode ?? 0o600);
+  let file: Deno.FsFile;
+  try {
+    await ensurePrivateDir(dirOf(path));
+    file = await openLockFile(path, options.mode ?? 0o600);
+  } catch (error) {
+    // A read-only, full or foreign directory is the user's to fix, not a bug in cdx.
+    throw fileError(error, "could not create the lock file", path);
+  }
   const waitMs = options.waitMs ?? DEFAULT_LOCK_WAIT_MS;
   const locking = file.lock(true);
   try {

