@@ -206,7 +206,8 @@ async function runCommand(
           env: ctx.env,
           signal: controller.signal,
           logger: logger.getChild("keyring"),
-          secrets,
+          // No `secrets`: lib/auth registers the secret fields of every value it loads or saves;
+          // a whole value (a record with a large unknown field) would be one huge pattern.
         }),
       secrets,
       globals: { codexHome, logLevel, color: stderr.color, readOnly: spec.readOnly === true },

@@ -119,10 +119,14 @@ export class AuthFormatError extends CdxError {
 
 /**
  * Largest credential record cdx reads or stores (auth.json or keychain
- * value). Real ones are a few KiB; a huge one is damage or an attack, and
- * handling it would cost seconds and gigabytes.
+ * value), and so the largest refresh answer it accepts. Real ones are a few
+ * KiB; a huge one is damage or an attack, and handling it would cost seconds
+ * and gigabytes. It is above the largest keychain item (1 MiB on Linux), so
+ * whatever a keychain holds or a refresh returns can be read back: an answer
+ * the issuer already rotated for is never refused for its size when cdx
+ * could keep it in auth.json.
  */
-export const MAX_AUTH_BYTES = 256 * 1024;
+export const MAX_AUTH_BYTES = 4 * 1024 * 1024;
 
 /**
  * Where in `text` JSON.parse stopped, as "line L, column C" — never a

@@ -60,7 +60,8 @@ export class KeyringBackend {
     const account = await this.account();
     const value = await this.keyring().load(KEYRING_SERVICE, account);
     if (value === undefined) return undefined;
-    this.ctx.secrets.register(value);
+    // Only the secret fields are registered (below), never the whole value: a record with a
+    // large unknown field must not become one huge pattern in the redactor.
     const where = `keychain item ${KEYRING_SERVICE}/${account}`;
     if (new TextEncoder().encode(value).length > MAX_AUTH_BYTES) {
       throw new CdxError(`${where} is larger than ${MAX_AUTH_BYTES} bytes`, {

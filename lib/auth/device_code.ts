@@ -200,7 +200,8 @@ export async function codexDeviceLogin(
     headers: { "content-type": "application/x-www-form-urlencoded", accept: "*/*" },
     body: form,
   }, "token exchange");
-  ctx.secrets.register(exchange.text);
+  // The token fields are registered below; the code and verifier above. Not the whole body:
+  // a large answer would become one huge pattern in the redactor.
   if (!exchange.ok) {
     throw new DeviceLoginError(
       `device code exchange failed: token endpoint returned status ${exchange.status}: ${

@@ -64,14 +64,13 @@ export class FileBackend {
   async load(): Promise<StoredAuth | undefined> {
     const text = await this.#readText(this.authPath);
     if (text !== undefined) {
-      this.ctx.secrets.register(text.trim());
+      // The secret fields only (parse errors never quote the text), not the whole file.
       const auth = parseAuth(text, this.authPath);
       registerAuth(this.ctx.secrets, auth);
       if (hasCredentials(auth)) return { auth, location: { kind: "file", path: this.authPath } };
     }
     const legacy = await this.#readText(this.legacyPath);
     if (legacy === undefined) return undefined;
-    this.ctx.secrets.register(legacy.trim());
     const auth = parseLegacyTokens(legacy, this.legacyPath);
     registerAuth(this.ctx.secrets, auth);
     return hasCredentials(auth)
@@ -135,7 +134,6 @@ export class FileBackend {
         try {
           const text = await readTextIfExists(path, { maxBytes: MAX_AUTH_BYTES * 2 });
           if (text !== undefined) {
-            this.ctx.secrets.register(text.trim());
             auth = parseAuth(text, path);
             registerAuth(this.ctx.secrets, auth);
           }

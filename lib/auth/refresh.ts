@@ -15,7 +15,7 @@ import { cancelledFrom, delay, isCancellation } from "../cancel.ts";
 import { critical } from "../critical.ts";
 import { checkpoint } from "../steps.ts";
 import { fetchText, NetworkError } from "../http.ts";
-import { type AuthData, formatLastRefresh, resolveAuthMode } from "./auth_json.ts";
+import { type AuthData, formatLastRefresh, MAX_AUTH_BYTES, resolveAuthMode } from "./auth_json.ts";
 import { tokenExpiryMs } from "./jwt.ts";
 import { codexHeaders, tokenEndpoints } from "./endpoints.ts";
 import { withAuthLock } from "./lock.ts";
@@ -182,7 +182,11 @@ export async function requestRefresh(
     await checkpoint(ctx, "refresh:request");
     let res;
     try {
-      res = await fetchText(ctx, endpoints.refreshUrl, init, { what: "token refresh" });
+      // As large as a record cdx can keep: the issuer rotates before it answers.
+      res = await fetchText(ctx, endpoints.refreshUrl, init, {
+        what: "token refresh",
+        maxBodyBytes: MAX_AUTH_BYTES,
+      });
     } catch (error) {
       if (!(error instanceof NetworkError)) throw error;
       last = new RefreshTransientError(error.message, { cause: error });

@@ -459,6 +459,15 @@ export async function verifyCase(c: Case, expect: Expectation): Promise<Verdict>
     { bait: false, entry: CHECK_ENTRY },
   );
   const parts = splitCheck(check);
+  if (!parts.feedback) {
+    problems.push(
+      `the check process ended early (exit ${check.code}): ${
+        check.stderr.split("\n").filter((l) => /error|Error|^\s+at /.test(l)).map((l) =>
+          l.slice(0, 160)
+        ).slice(0, 12).join(" | ")
+      }`,
+    );
+  }
   const status = parts.status ?? { code: -1, stdout: "", stderr: check.stderr };
   let parsed: Record<string, unknown> = {};
   try {
@@ -718,6 +727,10 @@ export const ROWS: Array<[string, string]> = [
   [
     "oversize",
     "oversize inputs: 50 MB auth.json, 1 MB credential, 40 KB / 1 MB tokens, 1 MB error page",
+  ],
+  [
+    "oversize-redactor",
+    "oversize values that reach the redactor: a 1 MB credential to migrate, a 40 KB / 1 MB token in a refresh answer (the redactor is fixed on another branch; expected to pass once it lands)",
   ],
   ["race", "cdx and codex 0.169.0 refreshing the same expired token at once"],
 ];
