@@ -96,11 +96,19 @@ export const BAIT_ENV = {
   CODEX_API_KEY: "sk-bait-codex-env-0123456789abcdef",
 };
 
-/** Starts a world. Access tokens are minted already expired, so every `login token` refreshes. */
-export async function startWorld(): Promise<World> {
+/**
+ * Starts a world. By default access tokens are minted already expired, so
+ * every `login token` refreshes (the check's proof that the issuer still
+ * accepts the stored token); a race with codex needs valid ones
+ * (`accessTokenTtlS: 3600`), or codex refreshes before every request.
+ */
+export async function startWorld(options: { accessTokenTtlS?: number } = {}): Promise<World> {
   const root = await Deno.makeTempDir({ prefix: "cdx-faults-" });
   const ss = await startSecretService();
-  const issuer = await startCodexAuthServer({ accessTokenTtlS: -60, autoApproveAfterPolls: 1 });
+  const issuer = await startCodexAuthServer({
+    accessTokenTtlS: options.accessTokenTtlS ?? -60,
+    autoApproveAfterPolls: 1,
+  });
   const close = async () => {
     await issuer.close();
     await ss.stop();
@@ -336,6 +344,17 @@ export class Case {
     if (out.code !== 0) throw new Error(`seeding the keychain failed: ${out.stderr}`);
   }
 
+  /** The record in use: the keychain item, else auth.json (read directly). */
+  async storedAuth(): Promise<AuthData | undefined> {
+    const item = await this.item();
+    if (item !== undefined) return JSON.parse(item);
+    try {
+      return JSON.parse(await Deno.readTextFile(`${this.home}/auth.json`));
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The keychain item's raw value (undefined when absent), read with the real secret-tool. */
   async item(): Promise<string | undefined> {
     const account = await keyringAccount(this.home);
@@ -380,6 +399,12 @@ export type Expectation =
   | { kind: "chatgpt-or-apikey"; key: string }
   /** Nothing, anywhere (after a logout). */
   | { kind: "none" }
+  /**
+   * A ChatGPT login whose access token is still valid (a world minting valid
+   * tokens): the issuer must accept the stored refresh token, and `login
+   * token` prints a token the issuer minted.
+   */
+  | { kind: "chatgpt-unexpired" }
   /**
    * The one unavoidable loss: killed between the issuer's answer and the
    * fsync of the rescue file, the rotated tokens existed only in memory.
@@ -477,6 +502,18 @@ export async function verifyCase(c: Case, expect: Expectation): Promise<Verdict>
   }
   let kind = expect.kind;
   if (kind === "chatgpt-or-apikey") kind = parsed.auth_mode === "apikey" ? "apikey" : "chatgpt";
+  if (kind === "chatgpt-unexpired") {
+    const token = parts.token;
+    const stored = await c.storedAuth();
+    if (!world.issuer.accepts(stored?.tokens?.refresh_token)) {
+      lost = true;
+      problems.push("the issuer no longer accepts the stored refresh token");
+    }
+    if (token?.code !== 0 || !world.issuer.issuedSecrets().includes(token.stdout.trim())) {
+      problems.push(`login token: exit ${token?.code}: ${token?.stderr.trim()}`);
+    }
+    kind = "chatgpt";
+  }
   if (kind === "rotated-away") {
     lost = true;
     const token = parts.token;
@@ -508,7 +545,7 @@ export async function verifyCase(c: Case, expect: Expectation): Promise<Verdict>
 
   // The issuer still accepts it: the refresh of the check process got new tokens.
   const token = parts.token;
-  if (expect.kind === "rotated-away") {
+  if (expect.kind === "rotated-away" || expect.kind === "chatgpt-unexpired") {
     // Checked above.
   } else if (kind === "chatgpt") {
     const printed = token?.stdout.trim() ?? "";
@@ -607,6 +644,8 @@ export interface CaseSpec {
   name: string;
   /** The table row it counts in. */
   row: string;
+  /** What must be stored when `run` throws (default: a ChatGPT login the issuer accepts). */
+  expectOnError?: Expectation;
   /**
    * A defect another branch fixes: the case runs and counts in the table,
    * but its failure does not fail the suite until that branch lands.
@@ -645,7 +684,7 @@ export async function runCase(world: World, spec: CaseSpec): Promise<Verdict> {
   }
   let verdict: Verdict;
   try {
-    verdict = await verifyCase(c, expect ?? { kind: "chatgpt" });
+    verdict = await verifyCase(c, expect ?? spec.expectOnError ?? { kind: "chatgpt" });
   } catch (error) {
     verdict = {
       problems: [...c.problems, `check: ${(error as Error).stack}`],
@@ -732,7 +771,10 @@ export const ROWS: Array<[string, string]> = [
     "oversize-redactor",
     "oversize values that reach the redactor: a 1 MB credential to migrate, a 40 KB / 1 MB token in a refresh answer (the redactor is fixed on another branch; expected to pass once it lands)",
   ],
-  ["race", "cdx and codex 0.169.0 refreshing the same expired token at once"],
+  [
+    "race",
+    "3 `cdx login token` and a `codex exec` (0.169.0) refreshing the same expired token at once (file and keychain)",
+  ],
 ];
 
 /**
