@@ -10,6 +10,7 @@ import {
   apiKeyAuth,
   type AuthData,
   chatgptAuth,
+  MAX_AUTH_BYTES,
   serializeAuthCompact,
   serializeAuthFile,
 } from "../lib/auth/auth_json.ts";
@@ -472,7 +473,7 @@ Deno.test("a corrupt auth.json is a CdxError naming the file and the position, q
 
 Deno.test("an oversized auth.json is refused with a clear error before it is parsed", async () => {
   await using home = await tempHome();
-  await Deno.writeTextFile(`${home.path}/auth.json`, `{"pad":"${"x".repeat(300 * 1024)}"}`);
+  await Deno.writeTextFile(`${home.path}/auth.json`, `{"pad":"${"x".repeat(MAX_AUTH_BYTES + 1)}"}`);
   const { ctx } = await setup(home.path, "file", null);
   await assert.rejects(loadAuth(ctx, { store: "file" }), /too large/);
 });

@@ -762,7 +762,6 @@ export const ROWS: Array<[string, string]> = [
     "log-symlink",
     "log/cdx.log a symlink to a victim file (the log side is fixed on the feedback branch; expected to pass once it lands)",
   ],
-  ["issuer", "strict issuer: a reused refresh token is rejected and revokes the grant"],
   [
     "oversize",
     "oversize inputs: 50 MB auth.json, 1 MB credential, 40 KB / 1 MB tokens, 1 MB error page",

@@ -80,8 +80,9 @@ function specs(): CaseSpec[] {
     ...[40 * 1024, 1024 * 1024].map((bytes): CaseSpec => ({
       name: `a ${
         bytes >> 10
-      } KB access token in the refresh answer (keychain): saved, read back, no leak`,
-      row: "oversize",
+      } KB access token in the refresh answer (keychain): saved, read back, no leak (known failure until the redactor fix lands)`,
+      row: "oversize-redactor",
+      knownIssue: "issue 10 #1: a registered secret over ~32 K characters crashes the redactor",
       async run(c) {
         const auth = await c.seedKeychain();
         c.world.issuer.answerRefreshWith(auth.tokens!.refresh_token, {

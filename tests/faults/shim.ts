@@ -38,16 +38,18 @@ function shQuote(text: string): string {
 }
 
 function secretToolScript(state: string): string {
+  // Builtins only until the exec (read, printf, export -p): the shim runs on every keychain call.
   return `#!/bin/sh
 S=${shQuote(state)}
 op=$1
-n=$(cat "$S/count.$op" 2>/dev/null || echo 0)
+n=0
+[ -f "$S/count.$op" ] && read n < "$S/count.$op"
 n=$((n + 1))
 echo "$n" > "$S/count.$op"
 {
   printf 'call secret-tool %s #%s\\n' "$op" "$n"
   for a in "$@"; do printf 'argv %s\\n' "$a"; done
-  env | sed 's/^/env /'
+  export -p | while IFS= read -r line; do printf 'env %s\\n' "\${line#export }"; done
 } >> "$S/calls.log"
 if [ -f "$S/fault" ]; then
   read fop fn fkind < "$S/fault"
@@ -72,7 +74,7 @@ S=${shQuote(state)}
 {
   printf 'call dbus-send\\n'
   for a in "$@"; do printf 'argv %s\\n' "$a"; done
-  env | sed 's/^/env /'
+  export -p | while IFS= read -r line; do printf 'env %s\\n' "\${line#export }"; done
 } >> "$S/calls.log"
 exec ${REAL_DBUS_SEND} "$@"
 `;
