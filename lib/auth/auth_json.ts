@@ -118,13 +118,9 @@ export class AuthFormatError extends CdxError {
 }
 
 /**
- * Largest credential record cdx reads or stores (auth.json or keychain
- * value), and so the largest refresh answer it accepts. Real ones are a few
- * KiB; a huge one is damage or an attack, and handling it would cost seconds
- * and gigabytes. It is above the largest keychain item (1 MiB on Linux), so
- * whatever a keychain holds or a refresh returns can be read back: an answer
- * the issuer already rotated for is never refused for its size when cdx
- * could keep it in auth.json.
+ * Largest credential record (auth.json, keychain value, refresh answer) cdx
+ * reads or stores: real ones are a few KiB, a huge one costs seconds and GBs.
+ * Above the largest keychain item (1 MiB), so whatever it holds reads back.
  */
 export const MAX_AUTH_BYTES = 4 * 1024 * 1024;
 

@@ -134,6 +134,7 @@ export interface RefreshRequestOptions {
   backoffMs?: number;
 }
 
+const ANSWER_BOUND = { what: "token refresh", maxBodyBytes: MAX_AUTH_BYTES };
 type RefreshContext = StoreContext & Pick<Context, "fetch" | "stderr" | "clock" | "version" | "os">;
 
 /**
@@ -180,13 +181,9 @@ export async function requestRefresh(
     if (attempt > 1) await delay(backoff * 2 ** (attempt - 2), { signal: ctx.signal });
     log.debug("refreshing the access token ({reason}, attempt {attempt})", { reason, attempt });
     await checkpoint(ctx, "refresh:request");
-    let res;
+    let res; // The body may be as large as a record cdx keeps: the issuer rotated before answering.
     try {
-      // As large as a record cdx can keep: the issuer rotates before it answers.
-      res = await fetchText(ctx, endpoints.refreshUrl, init, {
-        what: "token refresh",
-        maxBodyBytes: MAX_AUTH_BYTES,
-      });
+      res = await fetchText(ctx, endpoints.refreshUrl, init, ANSWER_BOUND);
     } catch (error) {
       if (!(error instanceof NetworkError)) throw error;
       last = new RefreshTransientError(error.message, { cause: error });
@@ -268,7 +265,7 @@ export async function refreshStored(
       }
       throw error;
     }
-    // The issuer has rotated the token: from here the new one must land somewhere durable.
+    // The issuer rotated: the new tokens must land somewhere durable; a deferred Ctrl-C waits.
     const result = await critical(async () => {
       const next = applyRefresh(current, response, ctx.clock.now());
       await checkpoint(ctx, "refresh:answered", { resume: true });
@@ -278,16 +275,12 @@ export async function refreshStored(
       await checkpoint(ctx, "refresh:saved", { resume: true });
       return { auth: next, notices: [...notices, ...saved.notices] };
     });
-    // A Ctrl-C deferred by the section: the tokens are saved; now stop (exit 130), print nothing.
     if (ctx.signal.aborted) throw cancelledFrom(ctx.signal);
     return result;
   });
 }
 
-/**
- * After a permanent failure: did another process (a codex that does not
- * take auth.lock, or a user) store newer tokens meanwhile? Then use those.
- */
+/** After a permanent failure: did another process (or a user) store newer tokens? Use those. */
 async function usedElsewhere(
   ctx: RefreshContext,
   store: AuthStore,

@@ -223,10 +223,8 @@ function symlinkSpecs(): CaseSpec[] {
       },
     },
     {
-      name:
-        "log/cdx.log a symlink to a victim file: the victim is not written or chmodded (known failure until the feedback branch's no-follow log lands)",
-      row: "log-symlink",
-      knownIssue: "issue 10 #10: the log side is fixed on the feedback branch",
+      name: "log/cdx.log a symlink to a victim file: the victim is not written or chmodded",
+      row: "symlink",
       async run(c) {
         await FLOWS.refresh.seed(c);
         const victim = `${c.dir}/victim.txt`;

@@ -51,10 +51,8 @@ function specs(): CaseSpec[] {
     },
     {
       name:
-        "a 1 MB credential to migrate (auto): too large for one keychain item, it stays in auth.json, whole (known failure until the redactor fix lands)",
-      row: "oversize-redactor",
-      knownIssue:
-        "issue 10 #1: feedback diagnostics register every string of auth.json; the redactor crashes on the 1 MB one",
+        "a 1 MB credential to migrate (auto): too large for one keychain item, it stays in auth.json, whole",
+      row: "oversize",
       async run(c) {
         await c.seedFile(undefined, padded(c.mintLogin(), 1024 * 1024));
         const run = await c.cdx(["login", "token"]);
@@ -80,9 +78,8 @@ function specs(): CaseSpec[] {
     ...[40 * 1024, 1024 * 1024].map((bytes): CaseSpec => ({
       name: `a ${
         bytes >> 10
-      } KB access token in the refresh answer (keychain): saved, read back, no leak (known failure until the redactor fix lands)`,
-      row: "oversize-redactor",
-      knownIssue: "issue 10 #1: a registered secret over ~32 K characters crashes the redactor",
+      } KB access token in the refresh answer (keychain): saved, read back, no leak`,
+      row: "oversize",
       async run(c) {
         const auth = await c.seedKeychain();
         c.world.issuer.answerRefreshWith(auth.tokens!.refresh_token, {
