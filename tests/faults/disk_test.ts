@@ -62,6 +62,7 @@ async function must(cmd: string, args: string[]): Promise<void> {
 /** CODEX_HOME becomes a 512 KiB tmpfs (mode 0700). */
 async function mountHome(c: Case): Promise<void> {
   await must("mount", ["-t", "tmpfs", "-o", "size=512k,mode=0700", "tmpfs", c.home]);
+  c.cleanups.push(() => must("umount", ["-l", c.home]));
 }
 
 /** Fills the file system of CODEX_HOME until ENOSPC. */
@@ -166,6 +167,7 @@ function diskSpecs(mountProblem?: string, chattrProblem?: string): CaseSpec[] {
           const auth = await seed(c, mode);
           await Deno.mkdir(`${c.home}/log`, { mode: 0o700 });
           await must("chattr", ["+i", c.home]);
+          c.cleanups.push(async () => void await runChild("chattr", ["-i", c.home]));
           let run: RunRecord;
           try {
             run = await c.cdx(["login", "token"]);

@@ -164,6 +164,8 @@ export class Case {
   readonly problems: string[] = [];
   /** Whether this case's mode asks the keychain (the shim must then have seen calls). */
   usesKeychain = true;
+  /** Run after the check, whatever happened (unmount a tmpfs, …), last added first. */
+  readonly cleanups: Array<() => Promise<void>> = [];
 
   private constructor(
     readonly world: World,
@@ -691,6 +693,13 @@ export async function runCase(world: World, spec: CaseSpec): Promise<Verdict> {
       lost: false,
       leaks: [],
     };
+  }
+  for (const cleanup of c.cleanups.reverse()) {
+    try {
+      await cleanup();
+    } catch (error) {
+      verdict.problems.push(`cleanup: ${(error as Error).message}`);
+    }
   }
   count(spec.row, verdict);
   return verdict;
