@@ -19,7 +19,8 @@ const started = performance.now();
 const run = await new Deno.Command(Deno.execPath(), {
   args: ["test", "-A", "--parallel", "tests/faults/"],
   cwd: root,
-  env: { CDX_FAULT_TABLE: table },
+  // The full matrix: SIGINT and SIGTERM at every checkpoint (the standing suite alternates them).
+  env: { CDX_FAULT_TABLE: table, CDX_FAULT_FULL: "1" },
   stdout: "inherit",
   stderr: "inherit",
 }).output();

@@ -760,7 +760,10 @@ export const ROWS: Array<[string, string]> = [
     "kill9-window",
     "kill -9 between the issuer's answer and the rescue file's fsync (unavoidable: the rotated token exists only in memory; cdx then says \"already used… sign in again\")",
   ],
-  ["sigint", 'SIGINT at the same checkpoints (exit 130, "interrupted")'],
+  [
+    "sigint",
+    'SIGINT at the same checkpoints (exit 130, "interrupted"); `deno task test` alternates SIGINT and SIGTERM per checkpoint, this table sends both everywhere',
+  ],
   ["sigterm", 'SIGTERM at the same checkpoints (exit 143, "terminated")'],
   [
     "disk",
