@@ -47,6 +47,19 @@ export interface SecretServiceEnv {
   lock(): Promise<void>;
   /** Whether the default collection is locked (its D-Bus `Locked` property). */
   isLocked(): Promise<boolean>;
+  /**
+   * Whether the keyring daemon is still running. gnome-keyring 42 can abort
+   * (a GLib assertion) when a client disconnects while its property read is
+   * being answered.
+   */
+  alive(): boolean;
+  /**
+   * Starts the keyring daemon again on the same bus and data (the items
+   * survive: they are in `data/keyrings/login.keyring`), unlocked. Only
+   * meaningful with `activation: false`, where no locked daemon was
+   * auto-started in its place.
+   */
+  restart(): Promise<void>;
   /** Kills both daemons (by PID) and removes the dir. Safe to call twice. */
   stop(): Promise<void>;
   /** Same as `stop()`, for `await using`. */
@@ -92,12 +105,14 @@ case $dir in
   *[!A-Za-z0-9_/.-]*) listen="unix:tmpdir=/tmp" ;;
   *) listen="unix:path=$dir/run/bus" ;;
 esac
-dbus-daemon --session --fork --nopidfile --address="$listen" \\
+config=--session
+[ -f "$dir/bus.conf" ] && config="--config-file=$dir/bus.conf"
+dbus-daemon "$config" --fork --nopidfile --address="$listen" \\
   --print-address=1 --print-pid=1 >"$dir/bus.info" 2>"$dir/dbus.log" || exit 3
 DBUS_SESSION_BUS_ADDRESS=$(sed -n 1p "$dir/bus.info")
 export DBUS_SESSION_BUS_ADDRESS
 printf '%s' test | gnome-keyring-daemon --foreground --unlock --components=secrets \\
-  >"$dir/keyring.out" 2>"$dir/keyring.log" &
+  >"$dir/keyring.out" 2>>"$dir/keyring.log" &
 keyring_pid=$!
 printf '%s\\n%s\\n%s\\n' "$DBUS_SESSION_BUS_ADDRESS" "$(sed -n 2p "$dir/bus.info")" "$keyring_pid"
 `;
@@ -158,7 +173,47 @@ async function readLogs(dir: string): Promise<string> {
  * 70 ms. Throws if the tools are missing or the service does not come up
  * within 10 s (with the daemons' logs in the message).
  */
-export async function startSecretService(): Promise<SecretServiceEnv> {
+/** Options of {@linkcode startSecretService}. */
+export interface SecretServiceOptions {
+  /**
+   * `false`: the private bus activates no service on demand, so a keyring
+   * daemon that died is not silently replaced by a locked one (whose store
+   * calls then wait forever for a prompt); see `restart()`. Default true
+   * (the session bus's usual service directories).
+   */
+  activation?: boolean;
+}
+
+/** A session bus configuration without service directories (nothing is auto-started). */
+const NO_ACTIVATION_CONFIG =
+  `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`;
+
+/** Starts only the keyring daemon (on a running bus); prints its PID. */
+const RESTART_SCRIPT = `
+set -u
+dir=$1
+export XDG_DATA_HOME="$dir/data" XDG_RUNTIME_DIR="$dir/run" DBUS_SESSION_BUS_ADDRESS="$2"
+unset DISPLAY WAYLAND_DISPLAY
+printf '%s' test | gnome-keyring-daemon --foreground --unlock --components=secrets \\
+  >>"$dir/keyring.out" 2>>"$dir/keyring.log" &
+echo $!
+`;
+
+export async function startSecretService(
+  options: SecretServiceOptions = {},
+): Promise<SecretServiceEnv> {
   if (!hasSecretServiceTools()) {
     throw new Error(
       "Secret Service test tools missing (apt-get install libsecret-tools gnome-keyring dbus)",
@@ -169,6 +224,9 @@ export async function startSecretService(): Promise<SecretServiceEnv> {
   await Deno.mkdir(`${dir}/data`, { mode: 0o700 });
   await Deno.mkdir(`${dir}/run`, { mode: 0o700 });
   await Deno.mkdir(`${dir}/home`, { mode: 0o700 });
+  if (options.activation === false) {
+    await Deno.writeTextFile(`${dir}/bus.conf`, NO_ACTIVATION_CONFIG);
+  }
 
   let busPid = 0;
   let keyringPid = 0;
@@ -216,35 +274,38 @@ export async function startSecretService(): Promise<SecretServiceEnv> {
       SECRET_TEST_ENV_DIR: dir,
     };
 
-    // Wait for the name (typically ~20 ms), up to 10 s.
-    for (let i = 0;; i++) {
-      const reply = await dbusSend(env, [
+    // Wait for the name (typically ~20 ms), up to 10 s, and check that our daemon owns it.
+    const waitForName = async () => {
+      for (let i = 0;; i++) {
+        const reply = await dbusSend(env, [
+          "--dest=org.freedesktop.DBus",
+          "/org/freedesktop/DBus",
+          "org.freedesktop.DBus.NameHasOwner",
+          "string:org.freedesktop.secrets",
+        ]);
+        if (decoder.decode(reply.stdout).includes("boolean true")) break;
+        if (!running(keyringPid)) {
+          throw new Error(`gnome-keyring-daemon exited during start-up\n${await readLogs(dir)}`);
+        }
+        if (i >= 500) {
+          throw new Error(`org.freedesktop.secrets did not appear\n${await readLogs(dir)}`);
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const owner = await dbusSend(env, [
         "--dest=org.freedesktop.DBus",
         "/org/freedesktop/DBus",
-        "org.freedesktop.DBus.NameHasOwner",
+        "org.freedesktop.DBus.GetConnectionUnixProcessID",
         "string:org.freedesktop.secrets",
       ]);
-      if (decoder.decode(reply.stdout).includes("boolean true")) break;
-      if (!running(keyringPid)) {
-        throw new Error(`gnome-keyring-daemon exited during start-up\n${await readLogs(dir)}`);
+      const ownerPid = Number(/uint32 (\d+)/.exec(decoder.decode(owner.stdout))?.[1]);
+      if (ownerPid !== keyringPid) {
+        throw new Error(
+          `org.freedesktop.secrets is owned by PID ${ownerPid}, not by our daemon (${keyringPid})`,
+        );
       }
-      if (i >= 500) {
-        throw new Error(`org.freedesktop.secrets did not appear\n${await readLogs(dir)}`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const owner = await dbusSend(env, [
-      "--dest=org.freedesktop.DBus",
-      "/org/freedesktop/DBus",
-      "org.freedesktop.DBus.GetConnectionUnixProcessID",
-      "string:org.freedesktop.secrets",
-    ]);
-    const ownerPid = Number(/uint32 (\d+)/.exec(decoder.decode(owner.stdout))?.[1]);
-    if (ownerPid !== keyringPid) {
-      throw new Error(
-        `org.freedesktop.secrets is owned by PID ${ownerPid}, not by our daemon (${keyringPid})`,
-      );
-    }
+    };
+    await waitForName();
 
     const isLocked = async () => {
       const reply = await dbusSend(env, [
@@ -262,7 +323,9 @@ export async function startSecretService(): Promise<SecretServiceEnv> {
       env,
       dir,
       busPid,
-      keyringPid,
+      get keyringPid() {
+        return keyringPid;
+      },
       isLocked,
       async lock() {
         const reply = await dbusSend(env, [
@@ -273,6 +336,21 @@ export async function startSecretService(): Promise<SecretServiceEnv> {
         ]);
         if (!reply.success) throw new Error(`Lock failed: ${decoder.decode(reply.stderr)}`);
         if (!await isLocked()) throw new Error("Lock call returned but the collection is unlocked");
+      },
+      alive: () => running(keyringPid),
+      async restart() {
+        if (running(keyringPid)) return;
+        const started = await new Deno.Command("sh", {
+          args: ["-c", RESTART_SCRIPT, "sh", dir, address],
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        keyringPid = Number(decoder.decode(started.stdout).trim()) || 0;
+        if (!keyringPid) {
+          throw new Error(`could not restart gnome-keyring-daemon\n${await readLogs(dir)}`);
+        }
+        await waitForName();
       },
       stop,
       [Symbol.asyncDispose]: stop,
