@@ -8,7 +8,7 @@
  * | refresh-file | expired ChatGPT login in auth.json (`file`) | `cdx login token` |
  * | migrate | expired ChatGPT login in a plain auth.json, no config (auto) | `cdx login token` (moves it into the keychain, then refreshes) |
  * | apikey | ChatGPT login in the keychain | `cdx login --with-api-key` |
- * | login | ChatGPT login in the keychain | `cdx login` (device code, the fake approves) |
+ * | login | ChatGPT login in the keychain | `cdx login --device-auth` (the fake approves) |
  * | logout | ChatGPT login in the keychain | `cdx logout` |
  *
  * @module
@@ -90,7 +90,7 @@ export const FLOWS: Record<string, Flow> = {
   login: {
     name: "login",
     seed: (c) => c.seedKeychain(),
-    args: ["login", "--no-browser"],
+    args: ["login", "--device-auth", "--no-browser"],
     after: (_c, run) => {
       allowedExit(run);
       if (run.code === 0) assert.match(run.stderr, /Successfully logged in/);
