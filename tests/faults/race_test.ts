@@ -7,7 +7,7 @@
  * none may say "already used… sign in again". Then the shared check of
  * harness.ts. Skipped (visibly) when codex 0.169.0 is not in the npx cache.
  *
- * Known issue (counted, not failing the suite): once in about ten runs a
+ * Known issue (counted, not failing the suite): in 2 of 14 cases observed a
  * refresh token was sent after its rotation even with one codex; see the
  * `knownIssue` note below.
  *
@@ -79,7 +79,7 @@ function specs(): CaseSpec[] {
     }: one refresh, no "already used"`,
     row: "race",
     expectOnError: { kind: "chatgpt-unexpired" },
-    // Seen once in ~10 runs (file mode): a refresh token was sent after its rotation, the strict
+    // Seen in 2 of 14 race cases (file mode): a refresh token was sent after its rotation, the strict
     // issuer revoked the grant, and cdx then said "…was revoked". cdx holds auth.lock across
     // read-refresh-write; codex 0.169.0 apparently does not cover its own re-read or write with it
     // (codex processes race each other the same way, see the module doc). Counted in the table,
