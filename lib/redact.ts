@@ -106,7 +106,8 @@ const RULES: readonly Rule[] = [
   // The authorization code of an OAuth exchange: `?code=…`, `&code=…`, `"code": "…"`.
   {
     source: String.raw`(?<p4>[?&]code=|\bcode\\*"\s*:\s*\\*")[^&\s"'\\]+`,
-    triggers: ["code"],
+    // Not bare "code": every `codex_home=` log line would run the whole pattern.
+    triggers: ["code=", 'code"', "code\\"],
   },
 ];
 

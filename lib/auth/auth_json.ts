@@ -175,6 +175,11 @@ export function resolveAuthMode(auth: AuthData): string {
   return "chatgpt";
 }
 
+/** Whether `auth` is a managed ChatGPT token that logout revokes. */
+export function isRevocable(auth: AuthData): boolean {
+  return resolveAuthMode(auth) === "chatgpt" && auth.tokens !== undefined;
+}
+
 /** Whether `auth` holds anything usable (an API key or tokens). */
 export function hasCredentials(auth: AuthData | undefined): auth is AuthData {
   if (!auth) return false;
@@ -194,10 +199,7 @@ export function formatLastRefresh(ms: number): string {
 }
 
 /** A ChatGPT auth record as codex's device login saves it. */
-export function chatgptAuth(
-  tokens: TokenData,
-  nowMs: number,
-): AuthData {
+export function chatgptAuth(tokens: TokenData, nowMs: number): AuthData {
   return {
     auth_mode: "chatgpt",
     OPENAI_API_KEY: null,
@@ -283,9 +285,7 @@ export function parseLegacyTokens(text: string, where: string): AuthData | undef
   const refresh = str("refresh_token");
   const id = str("id_token");
   const apiKey = str("OPENAI_API_KEY") ?? str("api_key");
-  if (!access && !refresh) {
-    return apiKey ? apiKeyAuth(apiKey) : undefined;
-  }
+  if (!access && !refresh) return apiKey ? apiKeyAuth(apiKey) : undefined;
   const tokens: TokenData = {
     id_token: id ?? "",
     access_token: access ?? "",

@@ -31,8 +31,8 @@ import { type BrowserLoginTokens, exchangeCode, obtainApiKey } from "./code_exch
 
 export type { BrowserLoginTokens } from "./code_exchange.ts";
 
-/** How long a browser login waits for the sign-in (as the device flow). */
-export const BROWSER_LOGIN_WAIT_MS = 15 * 60 * 1000;
+export { BROWSER_LOGIN_WAIT_MS } from "./endpoints.ts";
+import { BROWSER_LOGIN_WAIT_MS } from "./endpoints.ts";
 /** codex's callback port and its fallback (both on the issuer's redirect allow-list). */
 export const CODEX_CALLBACK_PORTS: readonly number[] = [1455, 1457];
 /** The scope codex's browser login asks for. */

@@ -26,17 +26,18 @@ import {
   resolveAuthStore,
   storeUnreadable,
 } from "./store.ts";
-import { applyRepairs } from "./repair.ts";
-import { deleteFromStore, saveToStore } from "./save.ts";
-import { withAuthLock } from "./lock.ts";
 import { checkpoint } from "../steps.ts";
-import {
-  needsRefresh,
-  RefreshPermanentError,
-  type RefreshRequestOptions,
-  refreshStored,
-  RefreshTransientError,
-} from "./refresh.ts";
+import { needsRefresh, RefreshPermanentError, RefreshTransientError } from "./refresh_policy.ts";
+import type { RefreshRequestOptions } from "./refresh.ts";
+
+// What writes is loaded on first need: reading a fresh credential (`login
+// token`, `login status`) evaluates neither the lock, repair, save nor
+// refresh modules.
+const writing = () =>
+  Promise.all([import("./lock.ts"), import("./repair.ts"), import("./save.ts")]).then((
+    [lock, repair, save],
+  ) => ({ ...lock, ...repair, ...save }));
+const refreshing = () => import("./refresh.ts");
 
 type AuthContext = Context;
 
@@ -115,6 +116,7 @@ export async function loadAuth(
   let snapshot = await inspectAuth(ctx, store);
   let active = snapshot.active;
   if (snapshot.repairs.length) {
+    const { withAuthLock, applyRepairs } = await writing();
     const repaired = await withAuthLock(ctx, async () => {
       snapshot = await inspectAuth(ctx, store);
       if (snapshot.unknown) return { active: undefined, notices: snapshot.notices };
@@ -136,6 +138,7 @@ async function refreshIfExpired(
   options: UseOptions,
 ): Promise<AuthData> {
   if (!needsRefresh(auth, ctx.clock.now())) return auth;
+  const { refreshStored } = await refreshing();
   const result = await refreshStored(ctx, store, auth, "proactive_expiry", options.refresh);
   tell(ctx, options, result.notices);
   return result.auth;
@@ -193,6 +196,7 @@ export async function recoverUnauthorized(
   const current = active.auth;
   if (resolveAuthMode(current) !== "chatgpt") return toRequestAuth(current);
   if (current.tokens?.access_token !== failed.accessToken) return toRequestAuth(current);
+  const { refreshStored } = await refreshing();
   const next = await refreshStored(ctx, store, current, "unauthorized_recovery", options.refresh);
   tell(ctx, options, next.notices);
   if (next.auth.tokens?.access_token === failed.accessToken) {
@@ -230,6 +234,7 @@ export async function saveLogin(
   options: { store?: StoreMode; onNotice?: (notice: Notice) => void } = {},
 ): Promise<{ location: AuthLocation; previous?: AuthData }> {
   const store = resolveAuthStore(ctx, options);
+  const { withAuthLock, saveToStore } = await writing();
   const { location, previous, notices } = await withAuthLock(ctx, async () => {
     await checkpoint(ctx, "login:save");
     const before = await inspectAuth(ctx, store).catch((error) => {
@@ -272,6 +277,7 @@ export async function storedForLogout(
 /** Deletes every copy under the lock. */
 export async function logoutAuth(ctx: AuthContext, store: AuthStore): Promise<LogoutResult> {
   await checkpoint(ctx, "logout:delete");
+  const { withAuthLock, deleteFromStore } = await writing();
   const result = await withAuthLock(ctx, () => deleteFromStore(ctx, store));
   return { ...result };
 }

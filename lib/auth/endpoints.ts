@@ -11,6 +11,8 @@ import { CdxError } from "../errors.ts";
 import { fetchText } from "../http.ts";
 import type { AuthData } from "./auth_json.ts";
 
+/** How long a browser login waits for the sign-in (as the device flow). */
+export const BROWSER_LOGIN_WAIT_MS = 15 * 60 * 1000;
 /** codex's default issuer. */
 export const DEFAULT_ISSUER = "https://auth.openai.com";
 /** codex's OAuth client id. */

@@ -26,7 +26,8 @@ import { type AuthorizePrompt, browserLogin, type BrowserLoginTokens } from "./b
 import type { AuthLocation } from "./backends.ts";
 import type { StoreMode } from "./modes.ts";
 import { saveLogin } from "./credentials.ts";
-import { isRevocable, revokeAuth } from "./revoke.ts";
+import { revokeAuth } from "./revoke.ts";
+import { isRevocable } from "./auth_json.ts";
 
 /** Result of a login. */
 export interface LoginResult {
@@ -267,15 +268,4 @@ export async function apiKeyLogin(
   ctx.secrets.register(apiKey);
   const auth = apiKeyAuth(apiKey);
   return { auth, location: (await saveLogin(ctx, auth, options)).location };
-}
-
-/** `forced_login_method` from config.toml ("chatgpt" | "api"), as codex enforces it. */
-export function checkForcedLoginMethod(ctx: Context, method: "chatgpt" | "api"): void {
-  const forced = ctx.config.values.forced_login_method;
-  if (forced === "chatgpt" && method === "api") {
-    throw new CdxError("API key login is disabled. Use ChatGPT login instead.");
-  }
-  if (forced === "api" && method === "chatgpt") {
-    throw new CdxError("ChatGPT login is disabled. Use API key login instead.");
-  }
 }

@@ -4,9 +4,22 @@
  * lock when something is pending → decide fresh or refresh → refresh under
  * the lock → save → answer (see credentials.ts).
  *
+ * The sign-in flows and the revoke are exported as thin async wrappers that
+ * load their modules on first call: `login status` and `login token` (run
+ * before every scripted request) evaluate only the store and the status
+ * code, never the browser, device or revoke machinery.
+ *
  * @module
  */
-export { STORE_MODES, type StoreMode, writeStoreKeyInConfig } from "./modes.ts";
+import type { Context } from "../context.ts";
+import type { AuthData } from "./auth_json.ts";
+
+export {
+  checkForcedLoginMethod,
+  STORE_MODES,
+  type StoreMode,
+  writeStoreKeyInConfig,
+} from "./modes.ts";
 export type { AuthLocation, StoredAuth } from "./backends.ts";
 export {
   assertWritableHome,
@@ -16,23 +29,19 @@ export {
   type Notice,
   resolveAuthStore,
 } from "./store.ts";
-export { type AuthData, resolveAuthMode } from "./auth_json.ts";
+export { type AuthData, isRevocable, resolveAuthMode } from "./auth_json.ts";
 export { type AuthStatus, authStatus, isoMs, maskApiKey } from "./status.ts";
-export {
-  apiKeyLogin,
-  type BrowserLoginCommandOptions,
-  checkForcedLoginMethod,
-  deviceLogin,
-  type DeviceLoginOptions,
-  loginInBrowser,
-  type LoginTarget,
+export type {
+  BrowserLoginCommandOptions,
+  DeviceLoginOptions,
+  LoginResult,
+  LoginTarget,
 } from "./login.ts";
 export type { DeviceCodePrompt } from "./device_code.ts";
-export { type AuthorizePrompt, BROWSER_LOGIN_WAIT_MS } from "./browser_login.ts";
-export { isRevocable, revokeAuth } from "./revoke.ts";
-export { RefreshPermanentError, RefreshTransientError } from "./refresh.ts";
+export type { AuthorizePrompt } from "./browser_login.ts";
+export { RefreshPermanentError, RefreshTransientError } from "./refresh_policy.ts";
 export { parseIdClaims, tokenExpiryMs } from "./jwt.ts";
-export { CODEX_CLIENT_ID, ISSUER_ENV } from "./endpoints.ts";
+export { BROWSER_LOGIN_WAIT_MS, CODEX_CLIENT_ID, ISSUER_ENV } from "./endpoints.ts";
 export {
   currentToken,
   getRequestAuth,
@@ -48,3 +57,42 @@ export {
   type UseOptions,
 } from "./credentials.ts";
 export { API_KEY_ENV, apiKeyFromEnv, type EnvApiKey } from "./env_key.ts";
+
+type LoginModule = typeof import("./login.ts");
+
+/** Device-code login (codex's flow, or RFC 8628 at a standard issuer); see login.ts. */
+export async function deviceLogin(
+  ...args: Parameters<LoginModule["deviceLogin"]>
+): ReturnType<LoginModule["deviceLogin"]> {
+  return await (await import("./login.ts")).deviceLogin(...args);
+}
+
+/** Browser login (PKCE + localhost callback, paste-back); see login.ts. */
+export async function loginInBrowser(
+  ...args: Parameters<LoginModule["loginInBrowser"]>
+): ReturnType<LoginModule["loginInBrowser"]> {
+  return await (await import("./login.ts")).loginInBrowser(...args);
+}
+
+/** Saves an API key as codex's API-key record; see login.ts. */
+export async function apiKeyLogin(
+  ...args: Parameters<LoginModule["apiKeyLogin"]>
+): ReturnType<LoginModule["apiKeyLogin"]> {
+  return await (await import("./login.ts")).apiKeyLogin(...args);
+}
+
+/**
+ * Revokes `auth`'s refresh token (best effort, bounded; see revoke.ts).
+ *
+ * @example
+ * ```ts
+ * if (isRevocable(auth)) await revokeAuth(ctx, auth).catch(warn);
+ * ```
+ */
+export async function revokeAuth(
+  ctx: Context,
+  auth: AuthData,
+  options: { timeoutMs?: number } = {},
+): Promise<void> {
+  return await (await import("./revoke.ts")).revokeAuth(ctx, auth, options);
+}

@@ -214,3 +214,17 @@ export async function ensureStoreKeyInConfig(
   await writeFileAtomic(path, insertStoreKey(text, mode), { mode: fileMode });
   return path;
 }
+
+/** `forced_login_method` from config.toml ("chatgpt" | "api"), as codex enforces it. */
+export function checkForcedLoginMethod(
+  ctx: { config: CdxConfig },
+  method: "chatgpt" | "api",
+): void {
+  const forced = ctx.config.values.forced_login_method;
+  if (forced === "chatgpt" && method === "api") {
+    throw new CdxError("API key login is disabled. Use ChatGPT login instead.");
+  }
+  if (forced === "api" && method === "chatgpt") {
+    throw new CdxError("ChatGPT login is disabled. Use API key login instead.");
+  }
+}

@@ -12,11 +12,11 @@
 import type { Context } from "../context.ts";
 import { CdxError } from "../errors.ts";
 import { cancelledFrom, delay, isCancellation } from "../cancel.ts";
+import { retry } from "../retry.ts";
 import { critical } from "../critical.ts";
 import { checkpoint } from "../steps.ts";
 import { fetchText, NetworkError } from "../http.ts";
-import { type AuthData, formatLastRefresh, MAX_AUTH_BYTES, resolveAuthMode } from "./auth_json.ts";
-import { tokenExpiryMs } from "./jwt.ts";
+import { type AuthData, formatLastRefresh, MAX_AUTH_BYTES } from "./auth_json.ts";
 import { codexHeaders, tokenEndpoints } from "./endpoints.ts";
 import { withAuthLock } from "./lock.ts";
 import { saveToStore } from "./save.ts";
@@ -39,83 +39,24 @@ export interface RefreshResponse {
   refresh_token?: string;
 }
 
-/** Age after which a token without a parsable `exp` is refreshed. */
-export const MAX_TOKEN_AGE_MS = 8 * 24 * 3600 * 1000;
-
-const PERMANENT_MESSAGES: Record<string, string> = {
-  refresh_token_expired:
-    "Your access token could not be refreshed because your refresh token has expired. Please log out and sign in again.",
-  refresh_token_reused:
-    "Your access token could not be refreshed because your refresh token was already used. Please log out and sign in again.",
-  refresh_token_invalidated:
-    "Your access token could not be refreshed because your refresh token was revoked. Please log out and sign in again.",
-};
-/** codex's generic permanent refresh failure. */
-export const GENERIC_REFRESH_FAILURE =
-  "Your access token could not be refreshed. Please log out and sign in again.";
-const ACCOUNT_CHANGED =
-  "Your access token could not be refreshed because you have since logged out or signed in to another account. Please sign in again.";
-const LOGIN_HINT = "run `cdx login` to sign in again";
-
-/** A refresh failure that retrying cannot fix (exit 1, "log in again"). */
-export class RefreshPermanentError extends CdxError {
-  constructor(message: string, readonly code?: string) {
-    super(message, { hint: LOGIN_HINT });
-    this.name = "RefreshPermanentError";
-  }
-}
-
-/** A refresh failure that may pass (network, 5xx, 429). */
-export class RefreshTransientError extends CdxError {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause, hint: "check the network and try again" });
-    this.name = "RefreshTransientError";
-  }
-}
-
-/**
- * Whether a managed ChatGPT credential needs a proactive refresh: its access
- * token's `exp` has passed, or (no parsable `exp`) `last_refresh` is older
- * than 8 days.
- */
-export function needsRefresh(auth: AuthData, nowMs: number): boolean {
-  if (resolveAuthMode(auth) !== "chatgpt" || !auth.tokens) return false;
-  const exp = tokenExpiryMs(auth.tokens.access_token);
-  if (exp !== undefined) return exp <= nowMs;
-  const last = auth.last_refresh ? Date.parse(auth.last_refresh) : NaN;
-  return Number.isNaN(last) || nowMs - last > MAX_TOKEN_AGE_MS;
-}
-
-/** Error code of a refresh error body: `error.code`, else `error` (string), else `code`. */
-export function refreshErrorCode(body: unknown): string | undefined {
-  if (!body || typeof body !== "object") return undefined;
-  const b = body as Record<string, unknown>;
-  const error = b.error;
-  if (error && typeof error === "object") {
-    const code = (error as Record<string, unknown>).code;
-    if (typeof code === "string") return code;
-  }
-  if (typeof error === "string") return error;
-  return typeof b.code === "string" ? b.code : undefined;
-}
-
-/** Classifies a non-2xx refresh answer. */
-export function classifyRefreshFailure(
-  status: number,
-  body: unknown,
-): RefreshPermanentError | RefreshTransientError {
-  const code = refreshErrorCode(body);
-  if (code && PERMANENT_MESSAGES[code]) {
-    return new RefreshPermanentError(PERMANENT_MESSAGES[code], code);
-  }
-  if (status === 401 || code === "invalid_grant") {
-    return new RefreshPermanentError(GENERIC_REFRESH_FAILURE, code);
-  }
-  if (status >= 500 || status === 429 || status === 408) {
-    return new RefreshTransientError(`the token endpoint answered HTTP ${status}`);
-  }
-  return new RefreshPermanentError(GENERIC_REFRESH_FAILURE, code);
-}
+export {
+  classifyRefreshFailure,
+  GENERIC_REFRESH_FAILURE,
+  MAX_TOKEN_AGE_MS,
+  needsRefresh,
+  refreshErrorCode,
+  RefreshPermanentError,
+  RefreshTransientError,
+} from "./refresh_policy.ts";
+import {
+  ACCOUNT_CHANGED,
+  classifyRefreshFailure,
+  GENERIC_REFRESH_FAILURE,
+  LOGIN_HINT,
+  needsRefresh,
+  RefreshPermanentError,
+  RefreshTransientError,
+} from "./refresh_policy.ts";
 
 /** The stored record after a refresh: only returned fields change; account_id kept. */
 export function applyRefresh(auth: AuthData, response: RefreshResponse, nowMs: number): AuthData {
@@ -176,9 +117,7 @@ export async function requestRefresh(
         client_id: endpoints.clientId,
       }).toString(),
     };
-  let last: RefreshTransientError | undefined;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    if (attempt > 1) await delay(backoff * 2 ** (attempt - 2), { signal: ctx.signal });
+  const once = async (attempt: number): Promise<RefreshResponse> => {
     log.debug("refreshing the access token ({reason}, attempt {attempt})", { reason, attempt });
     await checkpoint(ctx, "refresh:request");
     let res; // The body may be as large as a record cdx keeps: the issuer rotated before answering.
@@ -186,25 +125,27 @@ export async function requestRefresh(
       res = await fetchText(ctx, endpoints.refreshUrl, init, ANSWER_BOUND);
     } catch (error) {
       if (!(error instanceof NetworkError)) throw error;
-      last = new RefreshTransientError(error.message, { cause: error });
-      continue;
+      throw new RefreshTransientError(error.message, { cause: error });
     }
-    if (res.ok) {
-      const r = (res.json ?? {}) as Record<string, unknown>;
-      const out: RefreshResponse = {};
-      for (const key of ["id_token", "access_token", "refresh_token"] as const) {
-        if (typeof r[key] === "string" && r[key]) {
-          out[key] = r[key] as string;
-          ctx.secrets.register(out[key]);
-        }
+    if (!res.ok) throw classifyRefreshFailure(res.status, res.json);
+    const r = (res.json ?? {}) as Record<string, unknown>;
+    const out: RefreshResponse = {};
+    for (const key of ["id_token", "access_token", "refresh_token"] as const) {
+      if (typeof r[key] === "string" && r[key]) {
+        out[key] = r[key] as string;
+        ctx.secrets.register(out[key]);
       }
-      return out;
     }
-    const failure = classifyRefreshFailure(res.status, res.json);
-    if (failure instanceof RefreshPermanentError) throw failure;
-    last = failure;
-  }
-  throw last!;
+    return out;
+  };
+  let attempt = 0;
+  return await retry(() => once(++attempt), {
+    decide: (n: number, error: unknown) =>
+      n < attempts && error instanceof RefreshTransientError ? {} : undefined,
+    baseMs: backoff,
+    jitter: 0,
+    signal: ctx.signal,
+  });
 }
 
 // Permanent failures per refresh token, per process (codex caches them per auth snapshot).
@@ -233,7 +174,7 @@ export async function refreshStored(
   if (!cache) permanentFailures.set(ctx.secrets, cache = new Map());
   const known = cache.get(stale.tokens?.refresh_token ?? "");
   if (known) throw known;
-  return await withAuthLock(ctx, async () => {
+  const outcome = await withAuthLock(ctx, async (): Promise<RefreshResult | Reused> => {
     const snapshot = await inspectAuth(ctx, store);
     if (snapshot.unknown) throw storeUnreadable(snapshot);
     const repaired = await applyRepairs(ctx, store, snapshot);
@@ -258,11 +199,10 @@ export async function refreshStored(
       response = await requestRefresh(ctx, current, reason, options);
     } catch (error) {
       await rescue?.discard();
-      if (error instanceof RefreshPermanentError) {
-        const other = await usedElsewhere(ctx, store, current);
-        if (other) return { auth: other, notices };
-        cache.set(current.tokens.refresh_token, error);
+      if (error instanceof RefreshPermanentError && isReuse(error)) {
+        return { reused: current, error, notices };
       }
+      if (error instanceof RefreshPermanentError) cache.set(current.tokens.refresh_token, error);
       throw error;
     }
     // The issuer rotated: the new tokens must land somewhere durable; a deferred Ctrl-C waits.
@@ -278,21 +218,55 @@ export async function refreshStored(
     if (ctx.signal.aborted) throw cancelledFrom(ctx.signal);
     return result;
   });
+  if (!("reused" in outcome)) return outcome;
+  // "Already used": another process refreshed this token first. codex 0.169.0 takes auth.lock
+  // only around its write, after its request — so it may be waiting for the lock we just
+  // released. Give it a moment to store the tokens it got, then use them.
+  const other = await storedElsewhere(ctx, store, outcome.reused);
+  if (other) return { auth: other, notices: outcome.notices };
+  cache.set(outcome.reused.tokens!.refresh_token, outcome.error);
+  throw outcome.error;
 }
 
-/** After a permanent failure: did another process (or a user) store newer tokens? Use those. */
-async function usedElsewhere(
+/** A refresh the issuer refused as already used (with what was sent). */
+interface Reused {
+  reused: AuthData;
+  error: RefreshPermanentError;
+  notices: Notice[];
+}
+
+/** Whether a permanent failure says the token was used already (so a concurrent refresh may have won). */
+function isReuse(error: RefreshPermanentError): boolean {
+  return error.code === "refresh_token_reused" || error.code === "invalid_grant";
+}
+
+/** How long to wait for another process to store the tokens it refreshed. */
+export const REUSE_WAIT_MS = 5000;
+const REUSE_POLL_MS = 100;
+
+/**
+ * After "already used": waits (bounded by {@linkcode REUSE_WAIT_MS},
+ * cancellable) until the store holds another refresh token of the same
+ * account than the one sent, and returns those credentials; undefined when
+ * none arrives.
+ */
+async function storedElsewhere(
   ctx: RefreshContext,
   store: AuthStore,
   sent: AuthData,
 ): Promise<AuthData | undefined> {
-  try {
-    const again = (await inspectAuth(ctx, store)).active?.auth;
-    const differs = again?.tokens && again.tokens.refresh_token !== sent.tokens?.refresh_token &&
-      (again.tokens.account_id ?? null) === (sent.tokens?.account_id ?? null);
-    return differs ? again : undefined;
-  } catch (error) {
-    if (isCancellation(error)) throw error;
-    return undefined;
+  const until = ctx.clock.monotonic() + REUSE_WAIT_MS;
+  while (true) {
+    try {
+      const again = (await inspectAuth(ctx, store)).active?.auth;
+      const differs = again?.tokens &&
+        again.tokens.refresh_token !== sent.tokens?.refresh_token &&
+        (again.tokens.account_id ?? null) === (sent.tokens?.account_id ?? null);
+      if (differs) return again;
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+    }
+    if (ctx.clock.monotonic() >= until) return undefined;
+    await delay(REUSE_POLL_MS, { signal: ctx.signal });
   }
 }

@@ -118,38 +118,3 @@ function describe(kind: AuthSnapshot["repairs"][number]["kind"]): string {
       return "remove the duplicate auth.json";
   }
 }
-
-/** What a status report says about a pending repair ("will … on next use"). */
-export function pendingText(snapshot: AuthSnapshot): string[] {
-  const out: string[] = [];
-  for (const repair of snapshot.repairs) {
-    switch (repair.kind) {
-      case "fix-mode":
-        out.push("auth.json will be set to mode 0600 on next use");
-        break;
-      case "recover-rescue":
-        out.push(`the newer credentials in ${repair.rescue.path} will be recovered on next use`);
-        break;
-      case "legacy-to-file":
-        out.push("the legacy token file will be converted to auth.json on next use");
-        break;
-      case "move-to-keyring":
-        out.push(
-          repair.replacesOlder
-            ? "the newer auth.json will replace the keychain's older copy on next use"
-            : "the credentials will be moved into the keychain on next use",
-        );
-        break;
-      case "remove-file":
-        out.push(
-          repair.stale
-            ? "the older auth.json will be removed on next use"
-            : "the duplicate auth.json will be removed on next use",
-        );
-        break;
-      case "remove-rescues":
-        break;
-    }
-  }
-  return out;
-}

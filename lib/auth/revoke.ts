@@ -6,16 +6,13 @@
  */
 import type { Context } from "../context.ts";
 import { abortError, timeoutSignal } from "../cancel.ts";
-import { type AuthData, resolveAuthMode } from "./auth_json.ts";
+import type { AuthData } from "./auth_json.ts";
 import { codexHeaders, tokenEndpoints } from "./endpoints.ts";
 
 /** Bound on a revoke call. */
 export const REVOKE_TIMEOUT_MS = 10_000;
 
-/** Whether `auth` is a managed ChatGPT token that logout revokes. */
-export function isRevocable(auth: AuthData): boolean {
-  return resolveAuthMode(auth) === "chatgpt" && auth.tokens !== undefined;
-}
+export { isRevocable } from "./auth_json.ts";
 
 /**
  * Revokes `auth`'s refresh token. Throws (an Error whose message holds no

@@ -15,7 +15,7 @@ import type { AuthLocation } from "./backends.ts";
 import type { ResolvedStoreMode, StoreMode } from "./modes.ts";
 import { apiKeyFromEnv } from "./env_key.ts";
 import { inspectAuth, keyringHint, resolveAuthStore, type StoreContext } from "./store.ts";
-import { pendingText } from "./repair.ts";
+import { pendingText } from "./decide.ts";
 
 /** codex's API-key mask: ≤13 chars → `***`, else first 8 + `***` + last 5. */
 export function maskApiKey(key: string): string {
