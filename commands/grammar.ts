@@ -22,6 +22,12 @@ export type ValueSpec =
   | { readonly kind: "choice"; readonly metavar: string; readonly choices: readonly string[] }
   | { readonly kind: "number"; readonly metavar: string; readonly min: number }
   | {
+    readonly kind: "path";
+    readonly metavar: string;
+    /** What the shell completions offer: files (and directories to walk into) or directories. */
+    readonly entry: "file" | "directory";
+  }
+  | {
     readonly kind: "integer";
     readonly metavar: string;
     readonly min: number;
@@ -77,13 +83,19 @@ export interface CommandSpec {
    * no config edit, no directory, no cdx.log block (`Context.globals.readOnly`).
    */
   readonly readOnly?: boolean;
+  /**
+   * Its `--json` output is a stream of JSON lines (codex exec's events): a
+   * failure before the stream starts is reported as one more line that is
+   * also an `error` event (README "JSON output").
+   */
+  readonly jsonLines?: boolean;
 }
 
 /** The value type an option spec parses to. */
 export type ValueOf<O extends OptionSpec> = O["value"] extends
   { readonly kind: "choice"; readonly choices: readonly (infer C)[] } ? C
   : O["value"] extends { readonly kind: "number" | "integer" } ? number
-  : O["value"] extends { readonly kind: "string" } ? string
+  : O["value"] extends { readonly kind: "string" | "path" } ? string
   : true;
 
 /** Parsed values of a set of options: each absent unless given; repeatable ones are arrays. */
@@ -120,7 +132,7 @@ export const CLASSIFICATIONS = ["bug", "bad_result", "good_result", "other"] as 
 export const GLOBAL_OPTIONS = {
   codexHome: {
     names: ["--codex-home"],
-    value: { kind: "string", metavar: "DIR" },
+    value: { kind: "path", metavar: "DIR", entry: "directory" },
     help: "codex's home directory (env CODEX_HOME, default ~/.codex)",
   },
   logLevel: {
@@ -218,8 +230,9 @@ export const LOGOUT = {
   options: {
     noRevoke: { names: ["--no-revoke"], help: "do not revoke the refresh token first" },
     store: storeOption,
+    json: jsonOption,
   },
-  examples: ["cdx logout", "cdx logout --no-revoke"],
+  examples: ["cdx logout", "cdx logout --no-revoke", "cdx logout --json"],
   brokenConfigOk: true,
 } as const satisfies CommandSpec;
 
@@ -285,7 +298,7 @@ export const RUN = {
     },
     outputLastMessage: {
       names: ["-o", "--output-last-message"],
-      value: { kind: "string", metavar: "FILE" },
+      value: { kind: "path", metavar: "FILE", entry: "file" },
       help: "also write the final message to FILE",
     },
     json: jsonOption,
@@ -305,6 +318,7 @@ export const RUN = {
     'cdx run -c model_reasoning_effort=high "plan the migration"',
     'cdx run --continue "and in French?"',
   ],
+  jsonLines: true,
 } as const satisfies CommandSpec;
 
 /** `cdx feedback`. */
@@ -326,7 +340,7 @@ export const FEEDBACK = {
     noLogs: { names: ["--no-logs"], help: "leave the logs out of the bundle" },
     output: {
       names: ["--output"],
-      value: { kind: "string", metavar: "FILE" },
+      value: { kind: "path", metavar: "FILE", entry: "file" },
       help: "write the bundle (zip) to FILE",
     },
     upload: {
@@ -377,7 +391,8 @@ export const PROGRAM = {
     "cdx logout",
     "cdx completions bash > ~/.local/share/bash-completion/completions/cdx",
   ],
-  footer: "Exit codes: 0 ok, 1 failure, 2 usage, 124 timeout, 130 Ctrl-C, 143 SIGTERM.",
+  footer:
+    "Exit codes: 0 ok, 1 failure, 2 usage, 3 keychain unreadable, 124 timeout, 130 Ctrl-C, 143 SIGTERM. JSON output (--json): see the README.",
 } as const;
 
 /** The global options' parsed values. */

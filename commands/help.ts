@@ -68,7 +68,7 @@ export function renderHelp(path: readonly string[], options: HelpOptions = {}): 
   }
   section("Global options (before or after the command)", [
     ...optionRows(GLOBAL_OPTIONS),
-    ["--help", `show this help (also \`${PROGRAM.name} help COMMAND\`)`],
+    ["-h, --help", `show this help (also \`${PROGRAM.name} help COMMAND\`)`],
     ["--version", "print the version and the target"],
   ]);
   const examples = spec ? spec.examples ?? [] : PROGRAM.examples;
