@@ -155,6 +155,7 @@ function loadRuntime() {
     import("./lib/keyring/platform.ts"),
     import("./lib/feedback/capture.ts"),
     import("./commands/mod.ts"),
+    import("./lib/status_line.ts"),
     // Needed at exit to keep this invocation's log block; loading it now overlaps the command.
     import("./lib/feedback/persist.ts"),
   ]);
@@ -203,6 +204,7 @@ async function runCommand(
     { createPlatformKeyring },
     { installFeedbackCapture },
     commands,
+    { startProgress },
   ] = await runtime;
   const secrets = new secretsModule.SecretRegistry();
   const logLevel = parsed.logLevel ?? "warn";
@@ -241,6 +243,14 @@ async function runCommand(
           logger: logger.getChild("keyring"),
           // No `secrets`: lib/auth registers the secret fields of every value it loads or saves;
           // a whole value (a record with a large unknown field) would be one huge pattern.
+          // A keychain call over a second is most likely an unlock prompt the user must answer.
+          onCall: () => {
+            const waiting = startProgress(
+              { stderr },
+              "Waiting for the keychain (it may be asking you to unlock it)…",
+            );
+            return () => waiting.stop();
+          },
         }),
       secrets,
       globals: { codexHome, logLevel, color: stderr.color, readOnly: spec.readOnly === true },

@@ -72,10 +72,10 @@ Deno.test("cli: API-key login, status, token, logout — codex's messages and ex
   assert.match(noToken.stderr, /error: not logged in\nhint: run `cdx login`/);
 });
 
-Deno.test("cli: empty stdin is rejected with codex's message", async () => {
+Deno.test("cli: empty stdin is a usage error (exit 2) with codex's message", async () => {
   await using home = await tempHome();
   const r = await runCdx(["login", "--with-api-key"], { env: fileEnv(home.path), stdin: " \n" });
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.match(
     r.stderr,
     /Reading API key from stdin\.\.\.\nerror: No API key provided via stdin\.\n/,

@@ -17,7 +17,7 @@ import { CdxError } from "../errors.ts";
 import { isCancellation } from "../cancel.ts";
 import { type AuthData, resolveAuthMode } from "./auth_json.ts";
 import type { AuthLocation, StoredAuth } from "./backends.ts";
-import type { StoreMode } from "./modes.ts";
+import { STORE_CONFIG_KEY, type StoreMode, writeStoreKeyInConfig } from "./modes.ts";
 import { apiKeyFromEnv } from "./env_key.ts";
 import {
   type AuthStore,
@@ -64,7 +64,7 @@ const NOT_LOGGED_IN_HINT =
   "run `cdx login` (or `printenv OPENAI_API_KEY | cdx login --with-api-key`)";
 
 function notLoggedIn(): CdxError {
-  return new CdxError("not logged in", { hint: NOT_LOGGED_IN_HINT });
+  return new CdxError("not logged in", { hint: NOT_LOGGED_IN_HINT, errorCode: "not_logged_in" });
 }
 
 /** Prints notices on stderr (masked), the default `onNotice`. */
@@ -229,7 +229,13 @@ export async function saveLogin(
   auth: AuthData,
   options: { store?: StoreMode; onNotice?: (notice: Notice) => void } = {},
 ): Promise<{ location: AuthLocation; previous?: AuthData }> {
-  const store = resolveAuthStore(ctx, options);
+  const resolved = resolveAuthStore(ctx, options);
+  // `cdx login --store MODE` makes the choice stick: config.toml gets that mode after the save,
+  // so the save itself neither warns about nor adds another value there.
+  const mode = resolved.mode;
+  const persist = mode.source === "option" && mode.mode !== "ephemeral" &&
+    mode.configured !== mode.mode;
+  const store = persist ? { ...resolved, mode: { ...mode, configured: mode.mode } } : resolved;
   const { location, previous, notices } = await withAuthLock(ctx, async () => {
     await checkpoint(ctx, "login:save");
     const before = await inspectAuth(ctx, store).catch((error) => {
@@ -237,10 +243,33 @@ export async function saveLogin(
       return undefined; // unreadable: nothing to revoke, the save decides the rest
     });
     const saved = await saveToStore(ctx, store, auth, { onUnreadableKeyring: "fail" });
+    if (persist) saved.notices.push(await persistStoreMode(store));
     return { ...saved, previous: before?.active?.auth };
   });
   tell(ctx, options, notices);
   return { location, previous };
+}
+
+/** Records the `--store` of a login in config.toml (a failure is a warning: the login is saved). */
+async function persistStoreMode(store: AuthStore): Promise<Notice> {
+  const setting = `${STORE_CONFIG_KEY} = "${store.mode.mode}"`;
+  try {
+    const path = await writeStoreKeyInConfig(store.codexHome, store.mode.mode);
+    return {
+      level: "note",
+      text: `saved ${setting} in ${
+        path ?? "config.toml"
+      }: cdx and codex use this store from now on`,
+    };
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    return {
+      level: "warning",
+      text: `the credentials are saved, but ${setting} could not be written to config.toml (${
+        (error as Error).message
+      }); later commands use the store config.toml names unless given --store`,
+    };
+  }
 }
 
 /** What {@linkcode logoutAuth} did. */

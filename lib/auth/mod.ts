@@ -16,7 +16,7 @@ export {
   type Notice,
   resolveAuthStore,
 } from "./store.ts";
-export { type AuthData, resolveAuthMode } from "./auth_json.ts";
+export { type AuthData, lastRefreshMs, resolveAuthMode } from "./auth_json.ts";
 export { type AuthStatus, authStatus, isoMs, maskApiKey } from "./status.ts";
 export {
   apiKeyLogin,

@@ -57,6 +57,7 @@ export function resolveStoreMode(input: {
         `Error loading configuration: ${input.config.path}: ${STORE_CONFIG_KEY} must be one of ${
           STORE_MODES.join(", ")
         }, not ${JSON.stringify(raw)}`,
+        { errorCode: "config" },
       );
     }
     configured = raw;

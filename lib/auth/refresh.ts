@@ -60,7 +60,7 @@ const LOGIN_HINT = "run `cdx login` to sign in again";
 /** A refresh failure that retrying cannot fix (exit 1, "log in again"). */
 export class RefreshPermanentError extends CdxError {
   constructor(message: string, readonly code?: string) {
-    super(message, { hint: LOGIN_HINT });
+    super(message, { hint: LOGIN_HINT, errorCode: "login_expired" });
     this.name = "RefreshPermanentError";
   }
 }
@@ -68,7 +68,11 @@ export class RefreshPermanentError extends CdxError {
 /** A refresh failure that may pass (network, 5xx, 429). */
 export class RefreshTransientError extends CdxError {
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause, hint: "check the network and try again" });
+    super(message, {
+      cause: options.cause,
+      hint: "check the network and try again",
+      errorCode: "network",
+    });
     this.name = "RefreshTransientError";
   }
 }
@@ -239,7 +243,9 @@ export async function refreshStored(
     const repaired = await applyRepairs(ctx, store, snapshot);
     const notices = repaired.notices.filter((n) => !n.steady);
     const current = repaired.active?.auth;
-    if (!current?.tokens) throw new CdxError("not logged in", { hint: LOGIN_HINT });
+    if (!current?.tokens) {
+      throw new CdxError("not logged in", { hint: LOGIN_HINT, errorCode: "not_logged_in" });
+    }
     if ((stale.tokens?.account_id ?? null) !== (current.tokens.account_id ?? null)) {
       throw new RefreshPermanentError(ACCOUNT_CHANGED);
     }
