@@ -178,7 +178,7 @@ export const LOGIN = {
     port: {
       names: ["--port"],
       value: { kind: "integer", metavar: "PORT", min: 0, max: 65535 },
-      help: "local port the browser returns to (default 1455, then 1457; 0 = any free port)",
+      help: "local port the browser returns to (default 1455, then 1457; 0 picks a free one)",
     },
     noBrowser: {
       names: ["--no-browser"],
@@ -301,7 +301,7 @@ export const RUN = {
       value: { kind: "path", metavar: "FILE", entry: "file" },
       help: "also write the final message to FILE",
     },
-    json: jsonOption,
+    json: { names: ["--json"], help: "print codex exec's JSONL events on stdout" },
     store: storeOption,
   },
   argument: {
@@ -370,6 +370,13 @@ export const BUILTINS = {
     path: ["completions"],
     brief: "Print a shell completion script: bash, zsh or fish",
     usage: "cdx completions SHELL",
+    description:
+      "Prints a script that completes cdx's commands, options and their values (file paths included) in bash, zsh or fish. The script calls cdx to compute completions, so cdx must be on your PATH.",
+    examples: [
+      "cdx completions bash > ~/.local/share/bash-completion/completions/cdx",
+      'cdx completions zsh > "${fpath[1]}/_cdx"',
+      "cdx completions fish > ~/.config/fish/completions/cdx.fish",
+    ],
     /** `completion` is accepted too. */
     aliases: ["completion"],
   },
@@ -378,8 +385,7 @@ export const BUILTINS = {
 /** The whole program: what `cdx --help` shows around the command list. */
 export const PROGRAM = {
   name: "cdx",
-  brief:
-    "cdx — sign in to OpenAI's codex, keep the credentials safe, and run prompts from scripts.",
+  brief: "cdx: sign in to codex, keep the credentials safe, run prompts from scripts.",
   description:
     "Credentials are shared with the codex CLI: what cdx stores, codex reads, and the other way round.",
   examples: [

@@ -161,6 +161,10 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
           continue;
         }
         if (path.length === 0 && COMPLETION_WORDS.includes(token)) {
+          // `cdx completions -h`: its help; anything else is the completion engine's.
+          if (HELP_WORDS.includes(argv[i + 1])) {
+            return { kind: "help", path: [BUILTINS.completions.path[0]] };
+          }
           return { kind: "completions" };
         }
         if (subcommandsOf(path).includes(token)) {
@@ -307,6 +311,9 @@ function helpFor(words: readonly string[]): CommandLine {
   const path: string[] = [];
   for (const word of words) {
     if (word.startsWith("-")) continue;
+    if (path.length === 0 && COMPLETION_WORDS.includes(word)) {
+      return { kind: "help", path: [BUILTINS.completions.path[0]] };
+    }
     if (!subcommandsOf(path).includes(word)) throw unknownCommand(word, path);
     path.push(word);
   }

@@ -22,6 +22,10 @@ export const SCHEMA_NAMES = [
 /** A schema name. */
 export type SchemaName = typeof SCHEMA_NAMES[number];
 
+/** Parsed JSON output, loosely typed for assertions (the schema is what checks it). */
+// deno-lint-ignore no-explicit-any
+export type Parsed = any;
+
 let validators: Map<SchemaName, ValidateFunction> | undefined;
 
 /** The parsed schema file `schemas/<name>.json`. */
@@ -51,7 +55,7 @@ function compiled(): Map<SchemaName, ValidateFunction> {
  * const status = assertSchema("status", JSON.parse(r.stdout));
  * ```
  */
-export function assertSchema<T = Record<string, unknown>>(name: SchemaName, value: unknown): T {
+export function assertSchema<T = Parsed>(name: SchemaName, value: unknown): T {
   const validate = compiled().get(name)!;
   if (!validate(value)) {
     throw new Error(
@@ -62,7 +66,7 @@ export function assertSchema<T = Record<string, unknown>>(name: SchemaName, valu
 }
 
 /** Each line of `run --json`'s output, parsed and checked against `run-events.json`. */
-export function assertJsonLines(stdout: string): Array<Record<string, unknown>> {
+export function assertJsonLines(stdout: string): Parsed[] {
   return stdout.split("\n").filter((l) => l !== "").map((l) =>
     assertSchema("run-events", JSON.parse(l))
   );
