@@ -137,7 +137,10 @@ Deno.test({
     // An error at a 0-column terminal stays on its line.
     const error = await at(0, ["logout", "--bogus"]);
     assert.match(error, /^error: unknown option --bogus for `cdx logout`$/m);
-    assert.match(error, /^usage: cdx logout \[--no-revoke\] \[--store STORE\] \[--json\] {2}\(see/m);
+    assert.match(
+      error,
+      /^usage: cdx logout \[--no-revoke\] \[--store STORE\] \[--json\] {2}\(see/m,
+    );
   },
 });
 
