@@ -17,7 +17,7 @@ import { CdxError } from "../errors.ts";
 import { isCancellation } from "../cancel.ts";
 import { type AuthData, resolveAuthMode } from "./auth_json.ts";
 import type { AuthLocation, StoredAuth } from "./backends.ts";
-import { STORE_CONFIG_KEY, type StoreMode, writeStoreKeyInConfig } from "./modes.ts";
+import { recordStoreChoice, type StoreMode } from "./modes.ts";
 import { apiKeyFromEnv } from "./env_key.ts";
 import {
   type AuthStore,
@@ -243,33 +243,11 @@ export async function saveLogin(
       return undefined; // unreadable: nothing to revoke, the save decides the rest
     });
     const saved = await saveToStore(ctx, store, auth, { onUnreadableKeyring: "fail" });
-    if (persist) saved.notices.push(await persistStoreMode(store));
+    if (persist) saved.notices.push(await recordStoreChoice(store.codexHome, store.mode.mode));
     return { ...saved, previous: before?.active?.auth };
   });
   tell(ctx, options, notices);
   return { location, previous };
-}
-
-/** Records the `--store` of a login in config.toml (a failure is a warning: the login is saved). */
-async function persistStoreMode(store: AuthStore): Promise<Notice> {
-  const setting = `${STORE_CONFIG_KEY} = "${store.mode.mode}"`;
-  try {
-    const path = await writeStoreKeyInConfig(store.codexHome, store.mode.mode);
-    return {
-      level: "note",
-      text: `saved ${setting} in ${
-        path ?? "config.toml"
-      }: cdx and codex use this store from now on`,
-    };
-  } catch (error) {
-    if (isCancellation(error)) throw error;
-    return {
-      level: "warning",
-      text: `the credentials are saved, but ${setting} could not be written to config.toml (${
-        (error as Error).message
-      }); later commands use the store config.toml names unless given --store`,
-    };
-  }
 }
 
 /** What {@linkcode logoutAuth} did. */

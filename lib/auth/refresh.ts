@@ -56,6 +56,7 @@ export const GENERIC_REFRESH_FAILURE =
 const ACCOUNT_CHANGED =
   "Your access token could not be refreshed because you have since logged out or signed in to another account. Please sign in again.";
 const LOGIN_HINT = "run `cdx login` to sign in again";
+const NOT_LOGGED_IN = { hint: LOGIN_HINT, errorCode: "not_logged_in" } as const;
 
 /** A refresh failure that retrying cannot fix (exit 1, "log in again"). */
 export class RefreshPermanentError extends CdxError {
@@ -68,11 +69,7 @@ export class RefreshPermanentError extends CdxError {
 /** A refresh failure that may pass (network, 5xx, 429). */
 export class RefreshTransientError extends CdxError {
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, {
-      cause: options.cause,
-      hint: "check the network and try again",
-      errorCode: "network",
-    });
+    super(message, { ...options, hint: "check the network and try again", errorCode: "network" });
     this.name = "RefreshTransientError";
   }
 }
@@ -243,9 +240,7 @@ export async function refreshStored(
     const repaired = await applyRepairs(ctx, store, snapshot);
     const notices = repaired.notices.filter((n) => !n.steady);
     const current = repaired.active?.auth;
-    if (!current?.tokens) {
-      throw new CdxError("not logged in", { hint: LOGIN_HINT, errorCode: "not_logged_in" });
-    }
+    if (!current?.tokens) throw new CdxError("not logged in", NOT_LOGGED_IN);
     if ((stale.tokens?.account_id ?? null) !== (current.tokens.account_id ?? null)) {
       throw new RefreshPermanentError(ACCOUNT_CHANGED);
     }
