@@ -526,3 +526,49 @@ Deno.test({
     );
   },
 });
+
+/** The rows of the first table after `heading` in the README, as arrays of cell texts. */
+async function readmeTable(heading: string): Promise<string[][]> {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const start = readme.indexOf(`\n${heading}\n`);
+  assert.ok(start >= 0, heading);
+  const lines = readme.slice(start).split("\n");
+  const first = lines.findIndex((l) => l.startsWith("|"));
+  const rows: string[][] = [];
+  for (const line of lines.slice(first + 2)) {
+    if (!line.startsWith("|")) break;
+    rows.push(line.split("|").slice(1, -1).map((c) => c.trim()));
+  }
+  return rows;
+}
+
+Deno.test("the README's error-code table is lib/errors.ts's", async () => {
+  const rows = await readmeTable(
+    "<!-- error-codes: the same table lives in lib/errors.ts; tests/cli_contract_test.ts keeps them in step -->",
+  );
+  assert.deepEqual(
+    rows,
+    ERROR_CODES.map((e) => [`\`${e.code}\``, String(e.exit), e.meaning]),
+  );
+});
+
+Deno.test("the README's command table names every command, and a schema exactly where the command has --json", async () => {
+  const rows = await readmeTable(
+    "<!-- commands: tests/cli_contract_test.ts keeps this table in step with commands/grammar.ts -->",
+  );
+  const named = new Map(rows.map(([command, , json]) => [command.replaceAll("`", ""), json]));
+  const expected = [
+    ...(COMMANDS as readonly CommandSpec[]).map((c) => c.path.join(" ")),
+    BUILTINS.completions.path[0],
+    BUILTINS.help.path[0],
+  ];
+  assert.deepEqual([...named.keys()], expected);
+  for (const command of COMMANDS as readonly CommandSpec[]) {
+    const json = named.get(command.path.join(" "))!;
+    const schema = /\(schemas\/([a-z-]+\.json)\)/.exec(json)?.[1];
+    assert.equal(schema !== undefined, "json" in command.options, `${command.id}: ${json}`);
+    if (schema) {
+      assert.ok((await Deno.stat(new URL(`../schemas/${schema}`, import.meta.url))).isFile);
+    }
+  }
+});
