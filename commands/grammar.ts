@@ -256,13 +256,13 @@ export const RUN = {
     },
     images: {
       names: ["-i", "--image"],
-      value: { kind: "string", metavar: "FILE" },
+      value: { kind: "path", metavar: "FILE", entry: "file" },
       repeatable: true,
       help: "attach an image (png, jpeg, gif, webp); repeat it or give a comma-separated list",
     },
     outputSchema: {
       names: ["--output-schema"],
-      value: { kind: "string", metavar: "FILE" },
+      value: { kind: "path", metavar: "FILE", entry: "file" },
       help: "JSON Schema the final message must follow (exit 1 if it is not JSON)",
     },
     config: {

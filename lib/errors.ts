@@ -98,7 +98,8 @@ export const ERROR_CODES = [
   {
     code: "server",
     exit: ExitCode.FAILURE,
-    meaning: "a server answered with an error (e.g. it refused the feedback upload)",
+    meaning:
+      "a server answered with an error (the model failed, the feedback upload was refused, …)",
   },
   { code: "timeout", exit: ExitCode.TIMEOUT, meaning: "a deadline expired" },
   { code: "interrupted", exit: ExitCode.INTERRUPTED, meaning: "Ctrl-C (SIGINT)" },

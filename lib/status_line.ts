@@ -58,6 +58,8 @@ export interface ProgressOptions {
 interface Line {
   /** The text to draw; undefined while the line is not shown (a progress before its delay). */
   text(): string | undefined;
+  /** Drawn dim (where the stream allows colour). */
+  readonly dim?: boolean;
 }
 
 /** The lines of one stream and the wrapped write functions. */
@@ -90,13 +92,15 @@ function ownerOf(output: Output): Owner {
   const owner: Owner = {
     lines: [],
     draw() {
-      const text = owner.lines.map((l) => l.text()).findLast((t) => t !== undefined);
-      if (text === undefined) {
+      const line = owner.lines.findLast((l) => l.text() !== undefined);
+      if (line === undefined) {
         if (drawn) writeSync(CLEAR);
         drawn = false;
         return;
       }
-      writeSync(`${CLEAR}${fit(text)}`);
+      // Cut first, then style: an escape sequence must never be cut in half.
+      const text = fit(line.text()!);
+      writeSync(`${CLEAR}${line.dim && output.color ? `\x1b[2m${text}\x1b[22m` : text}`);
       drawn = true;
     },
     release() {
@@ -198,14 +202,12 @@ export function startProgress(
   const interval = options.intervalMs ?? 100;
   let frame = -1;
   let current = text;
-  const dim = (t: string) => output.color ? `\x1b[2m${t}\x1b[22m` : t;
   const line: Line = {
+    dim: true,
     text() {
       if (frame < 0) return undefined;
       const seconds = Math.floor((performance.now() - started) / 1000);
-      return dim(
-        `${FRAMES[frame % FRAMES.length]} ${current}${seconds >= 1 ? ` ${seconds}s` : ""}`,
-      );
+      return `${FRAMES[frame % FRAMES.length]} ${current}${seconds >= 1 ? ` ${seconds}s` : ""}`;
     },
   };
   const { owner, detach } = attach(output, line);

@@ -111,7 +111,7 @@ async function withFiles(fn: (dir: string) => Promise<void>): Promise<void> {
 
 Deno.test({
   name:
-    "bash: file paths complete after -o, --output-last-message, --output (also --output=) and directories after --codex-home",
+    "bash: file paths complete after -o, --output-last-message, --output-schema, -i, --output (also --output=) and directories after --codex-home",
   ignore: !hasShell("bash"),
   async fn() {
     await withCompletionScript("bash", "cdx.bash", async (bin) => {
@@ -127,6 +127,8 @@ Deno.test({
         };
         assert.deepEqual(await complete("run", "-o", "a"), ["answer.txt", "archive.zip"]);
         assert.deepEqual(await complete("run", "--output-last-message", "an"), ["answer.txt"]);
+        assert.deepEqual(await complete("run", "--output-schema", "an"), ["answer.txt"]);
+        assert.deepEqual(await complete("run", "-i", "x.png", "-i", "ar"), ["archive.zip"]);
         assert.deepEqual(await complete("feedback", "--output", "ar"), ["archive.zip"]);
         assert.deepEqual(await complete("feedback", "--output=ar"), ["--output=archive.zip"]);
         // Only directories, and only the value: not the commands that could follow.
@@ -140,7 +142,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "fish: file paths complete after -o and --output, directories after --codex-home",
+  name: "fish: file paths complete after -o, --image and --output, directories after --codex-home",
   ignore: !hasShell("fish"),
   async fn() {
     await withCompletionScript("fish", "cdx.fish", async (bin) => {
@@ -154,6 +156,7 @@ Deno.test({
           return out.trim().split("\n").filter(Boolean).map((l) => l.split("\t")[0]).sort();
         };
         assert.deepEqual(await complete("cdx run -o a"), ["answer.txt", "archive.zip"]);
+        assert.deepEqual(await complete("cdx run --image an"), ["answer.txt"]);
         assert.deepEqual(await complete("cdx feedback --output ar"), ["archive.zip"]);
         assert.deepEqual(await complete("cdx --codex-home "), ["sub/"]);
       });
