@@ -13,6 +13,7 @@ import { cdxAtTerminal } from "./helpers/pty.ts";
 import { assertJsonLines, assertSchema } from "./helpers/schema.ts";
 import { exists, tempHome } from "./helpers/auth_context.ts";
 import { makeJwt } from "./fakes/codex_auth_server.ts";
+import { failedStream, normalStream, startResponsesServer } from "./fakes/responses_server.ts";
 import { BUILTINS, COMMANDS, type CommandSpec } from "../commands/grammar.ts";
 import { ERROR_CODES, ExitCode } from "../lib/errors.ts";
 
@@ -348,6 +349,34 @@ Deno.test("run --json: a failure before the stream starts is one line that is bo
   assert.equal(line.type, "error");
   assert.equal(line.message, (line.error as { message: string }).message);
   assert.equal((line.error as { code: string }).code, "usage");
+});
+
+Deno.test("run --json: codex exec's events; a model failure ends the stream with error and turn.failed, no second error object", async () => {
+  await using home = await tempHome();
+  await using server = startResponsesServer((i) =>
+    i === 0 ? normalStream("Blue, red, green.") : failedStream("context_length_exceeded")
+  );
+  const env = { CODEX_HOME: home.path, OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseUrl };
+  const ok = await runCdx(["run", "--json", "--ephemeral", "colours?"], { env });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(assertJsonLines(ok.stdout).map((e) => e.type), [
+    "thread.started",
+    "turn.started",
+    "item.completed",
+    "turn.completed",
+  ]);
+  const failed = await runCdx(["run", "--json", "--ephemeral", "a long prompt"], { env });
+  assert.equal(failed.code, ExitCode.FAILURE, failed.stderr);
+  const events = assertJsonLines(failed.stdout);
+  assert.deepEqual(events.slice(-2).map((e) => e.type), ["error", "turn.failed"]);
+  assert.ok(events.every((e) => !("version" in e)), failed.stdout);
+  // A bad -o is found before anything is sent: the one error line, nothing streamed.
+  const early = await runCdx(["run", "--json", "-o", "/nonexistent/dir/a.txt", "hi"], { env });
+  assert.equal(early.code, ExitCode.USAGE, early.stderr);
+  const [line, ...rest] = assertJsonLines(early.stdout);
+  assert.deepEqual(rest, []);
+  assert.equal(assertSchema("error", line).error.code, "usage");
+  assert.equal(server.requests.length, 2);
 });
 
 Deno.test("logout --json: what was revoked and removed, what may remain", async () => {
