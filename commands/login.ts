@@ -6,7 +6,7 @@
 import type { Context } from "../lib/context.ts";
 import { CdxError, ExitCode, UsageError } from "../lib/errors.ts";
 import { orCancel } from "../lib/cancel.ts";
-import { startStatusLine, type StatusLine } from "../lib/status_line.ts";
+import { guardPromptLine, startStatusLine, type StatusLine } from "../lib/status_line.ts";
 import { openBrowser } from "../lib/open_browser.ts";
 import {
   apiKeyLogin,
@@ -249,10 +249,17 @@ async function showAuthorize(
   await ctx.stderr.write(lines.join("\n") + "\n");
 
   if (paste) {
-    // The cursor sits after the prompt until the user presses Enter: end that line before more output.
+    // The cursor sits after the prompt until the user presses Enter: any other output (a note
+    // of the save, a warning) ends that line first.
     const promptLine = { open: false };
+    const guard = guardPromptLine(
+      ctx.stderr,
+      () => promptLine.open,
+      () => (promptLine.open = false),
+    );
     void readPasted(ctx, prompt, promptLine);
     return () => {
+      guard.stop();
       if (promptLine.open) ctx.stderr.writeSync("\n");
       promptLine.open = false;
     };

@@ -146,6 +146,52 @@ function attach(output: Output, line: Line): { owner: Owner; detach(): void } {
   };
 }
 
+/**
+ * While a prompt waits on `output` with the cursor after it (`isOpen()`),
+ * any other write first ends that line — a note printed because the browser
+ * answered meanwhile starts on a line of its own, never glued to the
+ * prompt. `stop()` gives the stream back.
+ *
+ * @example
+ * ```ts
+ * const prompt = { open: false };
+ * const guard = guardPromptLine(ctx.stderr, () => prompt.open, () => (prompt.open = false));
+ * ```
+ */
+export function guardPromptLine(
+  output: Output,
+  isOpen: () => boolean,
+  ended: () => void,
+): { stop(): void } {
+  const own = (key: "write" | "writeSync") => Object.getOwnPropertyDescriptor(output, key);
+  const saved = { write: own("write"), writeSync: own("writeSync") };
+  const write = output.write.bind(output);
+  const writeSync = output.writeSync.bind(output);
+  const target = output as { write: Output["write"]; writeSync: Output["writeSync"] };
+  const endLine = () => {
+    if (!isOpen()) return false;
+    ended();
+    return true;
+  };
+  target.writeSync = (data) => {
+    if (endLine()) writeSync("\n");
+    writeSync(data);
+  };
+  target.write = async (data) => {
+    if (endLine()) await write("\n");
+    await write(data);
+  };
+  return {
+    stop() {
+      for (const key of ["write", "writeSync"] as const) {
+        const descriptor = saved[key];
+        if (descriptor) Object.defineProperty(output, key, descriptor);
+        else delete (output as unknown as Record<string, unknown>)[key];
+      }
+    },
+  };
+}
+
 const NOOP_LINE: StatusLine = { set() {}, stop() {}, [Symbol.dispose]() {} };
 const NOOP_PROGRESS: Progress = { update() {}, stop() {}, [Symbol.dispose]() {} };
 

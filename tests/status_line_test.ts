@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { MemoryOutput } from "../lib/context.ts";
-import { startProgress, startStatusLine } from "../lib/status_line.ts";
+import { guardPromptLine, startProgress, startStatusLine } from "../lib/status_line.ts";
 
 const CLEAR = "\r\x1b[2K";
 /** CLEAR as a pattern, and one spinner frame. */
@@ -179,4 +179,18 @@ Deno.test("progress: stop() before the delay writes nothing; a pipe or file neve
   }
   assert.equal(timers, 0, "no timer on a non-terminal");
   assert.equal(pipe.text(), "");
+});
+
+Deno.test("an open prompt line is ended before any other output, once; after stop() writes are plain", async () => {
+  const tty = new MemoryOutput(true);
+  const prompt = { open: false };
+  const guard = guardPromptLine(tty, () => prompt.open, () => (prompt.open = false));
+  await tty.write("Paste the address here: ");
+  prompt.open = true;
+  tty.writeSync("note: saved\n");
+  await tty.write("Successfully logged in\n");
+  guard.stop();
+  prompt.open = true;
+  tty.writeSync("x");
+  assert.equal(tty.text(), "Paste the address here: \nnote: saved\nSuccessfully logged in\nx");
 });
