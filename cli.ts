@@ -14,7 +14,7 @@
  */
 import { VERSION, versionLine } from "./lib/version.ts";
 import { CancelledError, InterruptSignal, TimeoutError } from "./lib/cancel.ts";
-import { CdxError, ExitCode, UsageError } from "./lib/errors.ts";
+import { CdxError, type ErrorCode, ExitCode, UsageError } from "./lib/errors.ts";
 import { inCriticalSection, whenNotCritical } from "./lib/critical.ts";
 import type { Context, Input, Output } from "./lib/context.ts";
 import type { CommandSpec } from "./commands/grammar.ts";
@@ -58,7 +58,9 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
   const color = (env.get("NO_COLOR") ?? "") === "" && !args.includes("--no-color");
   // A command line that will run a command starts loading the runtime with the parser (one
   // batch instead of two); help, version and completions never need it.
-  const runtime = args.some((a) => ANSWERED_BEFORE_RUNTIME.has(a)) ? undefined : loadRuntime();
+  const runtime = args.length === 0 || args.some((a) => ANSWERED_BEFORE_RUNTIME.has(a))
+    ? undefined
+    : loadRuntime();
   runtime?.catch(() => {}); // awaited (and reported) only when a command runs
   const [{ denoInput, denoOutput }, { parseCommandLine }] = await Promise.all([
     import("./lib/io.ts"),
@@ -76,7 +78,16 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
     } catch (error) {
       // A mistake may echo what was typed (`cdx login sk-…`): mask what looks like a secret.
       const { redactPatterns } = await import("./lib/redact.ts");
-      return await reportError(error, { stderr, logLevel: "warn", redact: redactPatterns });
+      const { commandAt } = await import("./commands/parse.ts");
+      const path = (error as { path?: readonly string[] }).path ?? [];
+      return await reportError(error, {
+        stderr,
+        logLevel: "warn",
+        redact: redactPatterns,
+        json: jsonRequested(args)
+          ? { stdout, lines: commandAt(path)?.jsonLines === true }
+          : undefined,
+      });
     }
     switch (line.kind) {
       case "help": {
@@ -126,6 +137,7 @@ interface RunOptions extends MainOptions {
 
 /** Words after which no command runs (so the runtime is not loaded ahead). */
 const ANSWERED_BEFORE_RUNTIME = new Set([
+  "-h",
   "--help",
   "--version",
   "help",
@@ -143,6 +155,7 @@ function loadRuntime() {
     import("./lib/keyring/platform.ts"),
     import("./lib/feedback/capture.ts"),
     import("./commands/mod.ts"),
+    import("./lib/status_line.ts"),
     // Needed at exit to keep this invocation's log block; loading it now overlaps the command.
     import("./lib/feedback/persist.ts"),
   ]);
@@ -155,7 +168,28 @@ async function runCommand(
   runtime: ReturnType<typeof loadRuntime>,
   o: RunOptions,
 ): Promise<number> {
-  const { stdout, stderr, env, controller } = o;
+  const { stderr, env, controller } = o;
+  // Whether the command's own output started (then a `--json` failure is reported in it).
+  let stdoutUsed = false;
+  const stdout: Output = {
+    get isTTY() {
+      return o.stdout.isTTY;
+    },
+    get color() {
+      return o.stdout.color;
+    },
+    get columns() {
+      return o.stdout.columns;
+    },
+    write(data) {
+      stdoutUsed = true;
+      return o.stdout.write(data);
+    },
+    writeSync(data) {
+      stdoutUsed = true;
+      o.stdout.writeSync(data);
+    },
+  };
   const codexHome = resolvePath(
     parsed.codexHome ?? env.get("CODEX_HOME") ?? `${homeDir(env) ?? "."}/.codex`,
   );
@@ -170,6 +204,7 @@ async function runCommand(
     { createPlatformKeyring },
     { installFeedbackCapture },
     commands,
+    { startProgress },
   ] = await runtime;
   const secrets = new secretsModule.SecretRegistry();
   const logLevel = parsed.logLevel ?? "warn";
@@ -208,6 +243,14 @@ async function runCommand(
           logger: logger.getChild("keyring"),
           // No `secrets`: lib/auth registers the secret fields of every value it loads or saves;
           // a whole value (a record with a large unknown field) would be one huge pattern.
+          // A keychain call over a second is most likely an unlock prompt the user must answer.
+          onCall: () => {
+            const waiting = startProgress(
+              { stderr },
+              "Waiting for the keychain (it may be asking you to unlock it)…",
+            );
+            return () => waiting.stop();
+          },
         }),
       secrets,
       globals: { codexHome, logLevel, color: stderr.color, readOnly: spec.readOnly === true },
@@ -245,6 +288,9 @@ async function runCommand(
       logLevel,
       redact: (t) => secrets.redact(t),
       usage: (await import("./commands/parse.ts")).usageLine(spec.path),
+      json: (parsed as { json?: boolean }).json && !stdoutUsed
+        ? { stdout: o.stdout, lines: spec.jsonLines === true }
+        : undefined,
     });
     logger.debug("exit {code} after {error}", { code, error: String(error) });
   }
@@ -307,32 +353,72 @@ export interface ReportOptions {
   logLevel: string;
   /** Masks secrets in the message. */
   redact: (text: string) => string;
+  /**
+   * The command runs with `--json`: the error object goes to `stdout` too;
+   * `lines`: its output is JSON lines (`run`), so the object is also an
+   * `error` event there.
+   */
+  json?: { stdout: Output; lines: boolean };
 }
+
+/** Whether argv asks for `--json` (before `--`): errors then print the error object too. */
+function jsonRequested(args: readonly string[]): boolean {
+  const end = args.indexOf("--");
+  return (end < 0 ? args : args.slice(0, end)).includes("--json");
+}
+
+/** The `--json` error object (`schemas/error.json`, version 1). */
+export function errorObject(
+  code: ErrorCode,
+  message: string,
+  hint: string | undefined,
+  lines = false,
+): Record<string, unknown> {
+  const error = { version: 1, error: { code, message, hint: hint ?? null } };
+  // In a JSON-lines stream the object is also codex exec's `error` event.
+  return lines ? { type: "error", message, ...error } : error;
+}
+
+const INTERNAL_HINT = "this is a bug in cdx; run `cdx feedback` to report it";
 
 /** Prints an error the way the README promises and returns its exit code. */
 export async function reportError(error: unknown, options: ReportOptions): Promise<number> {
   const { stderr, redact } = options;
   const debug = options.logLevel === "debug" || options.logLevel === "trace";
   // A masking failure must never print the text raw (nor throw past this point).
-  const say = async (text: string) => {
-    let safe: string;
+  const safely = async (text: string) => {
     try {
-      safe = redact(text);
+      return redact(text);
     } catch {
-      safe = `${(await import("./lib/secrets.ts")).MASK_FAILED}\n`;
+      const failed = (await import("./lib/secrets.ts")).MASK_FAILED;
+      return text.endsWith("\n") ? `${failed}\n` : failed;
     }
-    await stderr.write(safe);
+  };
+  const say = async (text: string) => await stderr.write(await safely(text));
+  // With --json, the same error as data on stdout, before the lines on stderr.
+  const json = async (code: ErrorCode, message: string, hint?: string) => {
+    if (!options.json) return;
+    const object = errorObject(
+      code,
+      await safely(message),
+      hint === undefined ? undefined : await safely(hint),
+      options.json.lines,
+    );
+    await options.json.stdout.write(`${JSON.stringify(object)}\n`);
   };
   if (error instanceof CancelledError) {
     const term = error.reason instanceof InterruptSignal && error.reason.signal === "SIGTERM";
+    await json(term ? "terminated" : "interrupted", term ? "terminated" : "interrupted");
     await say(`${term ? "terminated" : "interrupted"}\n`);
     return term ? ExitCode.TERMINATED : ExitCode.INTERRUPTED;
   }
   if (error instanceof TimeoutError) {
+    await json("timeout", error.message);
     await say(`error: ${error.message}\n`);
     return ExitCode.TIMEOUT;
   }
   if (error instanceof CdxError) {
+    await json(error.errorCode, error.message, error.hint);
     await say(`error: ${error.message}\n`);
     if (error.hint) await say(`hint: ${error.hint}\n`);
     // A command-line mistake carries its command's usage line (commands/parse.ts).
@@ -347,8 +433,9 @@ export async function reportError(error: unknown, options: ReportOptions): Promi
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
+  await json("internal", `internal error: ${message}`, INTERNAL_HINT);
   await say(`internal error: ${message}\n`);
-  await say("hint: this is a bug in cdx; run `cdx feedback` to report it\n");
+  await say(`hint: ${INTERNAL_HINT}\n`);
   if (debug && error instanceof Error && error.stack) await say(`${error.stack}\n`);
   return ExitCode.FAILURE;
 }

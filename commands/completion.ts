@@ -14,7 +14,7 @@ import { argument, command, constant, flag, option } from "@optique/core/primiti
 import { multiple, optional } from "@optique/core/modifiers";
 import { choice, float, integer, string, type ValueParser } from "@optique/core/valueparser";
 import { type Message, text } from "@optique/core/message";
-import type { Parser } from "@optique/core/parser";
+import type { Parser, Suggestion } from "@optique/core/parser";
 import { runParser } from "@optique/core/facade";
 import { versionLine } from "../lib/version.ts";
 import {
@@ -55,6 +55,17 @@ function valueParser(option: OptionSpec): ValueParser<"sync", unknown> {
       return float({ min: v.min, metavar: metavar(v.metavar) });
     case "integer":
       return integer({ min: v.min, max: v.max, metavar: metavar(v.metavar) });
+    case "path": {
+      // The shell's own file completion (each shell's quoting, `~`, hidden files).
+      const base = string({ metavar: metavar(v.metavar) });
+      const type = v.entry;
+      return {
+        ...base,
+        *suggest(prefix: string): Generator<Suggestion> {
+          yield { kind: "file", type, pattern: prefix, includeHidden: prefix.startsWith(".") };
+        },
+      };
+    }
     default:
       return string({ metavar: metavar(v.metavar) });
   }
@@ -129,15 +140,47 @@ export function parseForCompletion(args: readonly string[]): Record<string, unkn
   }
 }
 
+/** Every option of the grammar by name (a name takes a value everywhere or nowhere). */
+function optionByName(name: string): OptionSpec | undefined {
+  for (const options of [GLOBAL_OPTIONS, ...COMMANDS.map((c) => c.options)]) {
+    for (const spec of Object.values(options) as OptionSpec[]) {
+      if (spec.names.includes(name)) return spec;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * When the word being completed is the value of the option before it
+ * (`--codex-home <TAB>`), a parser of that value alone: the whole grammar
+ * would also offer the commands there (optique's `merge` asks both sides).
+ */
+function valueOnly(args: readonly string[]): [AnyParser, string[]] | undefined {
+  // args: the `completions` word, the shell, then the words typed so far.
+  const completionWords: readonly string[] = [
+    BUILTINS.completions.path[0],
+    ...BUILTINS.completions.aliases,
+  ];
+  if (!completionWords.includes(args[0])) return undefined;
+  const words = args.slice(2);
+  if (words.length < 2 || words.slice(0, -1).includes("--")) return undefined;
+  const name = words[words.length - 2];
+  const spec = optionByName(name);
+  if (!spec?.value) return undefined;
+  const parser = object({ value: optionParser(spec) });
+  return [parser, [args[0], args[1], name, words[words.length - 1]]];
+}
+
 /** Answers `cdx completions …` (argv as given, `completions` included). */
 export function runCompletions(args: readonly string[]): CompletionOutput {
+  const [parser, argv] = valueOnly(args) ?? [completionParser(), [...args]];
   let stdout = "";
   let stderr = "";
   class Exit {
     constructor(readonly code: number) {}
   }
   try {
-    runParser(completionParser(), PROGRAM.name, args, {
+    runParser(parser, PROGRAM.name, argv, {
       completion: {
         command: { names: [BUILTINS.completions.path[0], ...BUILTINS.completions.aliases] },
         onShow: (code: number) => {

@@ -56,6 +56,7 @@ async function feedback(ctx: Context, options: FeedbackOptions): Promise<number>
   const dsn = upload ? fb.feedbackDsn(ctx) : undefined;
   if (upload && !dsn) {
     throw new CdxError("no feedback DSN is configured, so there is nowhere to upload to", {
+      errorCode: "config",
       hint:
         "set CDX_FEEDBACK_DSN or feedback.dsn in config.toml, or save the report with `cdx feedback --output report.zip` and attach it to an issue",
     });
@@ -144,6 +145,7 @@ async function feedback(ctx: Context, options: FeedbackOptions): Promise<number>
     if (error instanceof CdxError) {
       throw new CdxError(`feedback upload failed: ${error.message}`, {
         exitCode: error.exitCode,
+        errorCode: error.errorCode,
         hint: error.hint ? `${error.hint}; ${kept}` : kept,
         cause: error,
       });

@@ -22,6 +22,12 @@ export type ValueSpec =
   | { readonly kind: "choice"; readonly metavar: string; readonly choices: readonly string[] }
   | { readonly kind: "number"; readonly metavar: string; readonly min: number }
   | {
+    readonly kind: "path";
+    readonly metavar: string;
+    /** What the shell completions offer: files (and directories to walk into) or directories. */
+    readonly entry: "file" | "directory";
+  }
+  | {
     readonly kind: "integer";
     readonly metavar: string;
     readonly min: number;
@@ -77,13 +83,19 @@ export interface CommandSpec {
    * no config edit, no directory, no cdx.log block (`Context.globals.readOnly`).
    */
   readonly readOnly?: boolean;
+  /**
+   * Its `--json` output is a stream of JSON lines (codex exec's events): a
+   * failure before the stream starts is reported as one more line that is
+   * also an `error` event (README "JSON output").
+   */
+  readonly jsonLines?: boolean;
 }
 
 /** The value type an option spec parses to. */
 export type ValueOf<O extends OptionSpec> = O["value"] extends
   { readonly kind: "choice"; readonly choices: readonly (infer C)[] } ? C
   : O["value"] extends { readonly kind: "number" | "integer" } ? number
-  : O["value"] extends { readonly kind: "string" } ? string
+  : O["value"] extends { readonly kind: "string" | "path" } ? string
   : true;
 
 /** Parsed values of a set of options: each absent unless given; repeatable ones are arrays. */
@@ -120,7 +132,7 @@ export const CLASSIFICATIONS = ["bug", "bad_result", "good_result", "other"] as 
 export const GLOBAL_OPTIONS = {
   codexHome: {
     names: ["--codex-home"],
-    value: { kind: "string", metavar: "DIR" },
+    value: { kind: "path", metavar: "DIR", entry: "directory" },
     help: "codex's home directory (env CODEX_HOME, default ~/.codex)",
   },
   logLevel: {
@@ -166,7 +178,7 @@ export const LOGIN = {
     port: {
       names: ["--port"],
       value: { kind: "integer", metavar: "PORT", min: 0, max: 65535 },
-      help: "local port the browser returns to (default 1455, then 1457; 0 = any free port)",
+      help: "local port the browser returns to (default 1455, then 1457; 0 picks a free one)",
     },
     noBrowser: {
       names: ["--no-browser"],
@@ -218,8 +230,9 @@ export const LOGOUT = {
   options: {
     noRevoke: { names: ["--no-revoke"], help: "do not revoke the refresh token first" },
     store: storeOption,
+    json: jsonOption,
   },
-  examples: ["cdx logout", "cdx logout --no-revoke"],
+  examples: ["cdx logout", "cdx logout --no-revoke", "cdx logout --json"],
   brokenConfigOk: true,
 } as const satisfies CommandSpec;
 
@@ -243,13 +256,13 @@ export const RUN = {
     },
     images: {
       names: ["-i", "--image"],
-      value: { kind: "string", metavar: "FILE" },
+      value: { kind: "path", metavar: "FILE", entry: "file" },
       repeatable: true,
       help: "attach an image (png, jpeg, gif, webp); repeat it or give a comma-separated list",
     },
     outputSchema: {
       names: ["--output-schema"],
-      value: { kind: "string", metavar: "FILE" },
+      value: { kind: "path", metavar: "FILE", entry: "file" },
       help: "JSON Schema the final message must follow (exit 1 if it is not JSON)",
     },
     config: {
@@ -285,10 +298,10 @@ export const RUN = {
     },
     outputLastMessage: {
       names: ["-o", "--output-last-message"],
-      value: { kind: "string", metavar: "FILE" },
+      value: { kind: "path", metavar: "FILE", entry: "file" },
       help: "also write the final message to FILE",
     },
-    json: jsonOption,
+    json: { names: ["--json"], help: "print codex exec's JSONL events on stdout" },
     store: storeOption,
   },
   argument: {
@@ -305,6 +318,7 @@ export const RUN = {
     'cdx run -c model_reasoning_effort=high "plan the migration"',
     'cdx run --continue "and in French?"',
   ],
+  jsonLines: true,
 } as const satisfies CommandSpec;
 
 /** `cdx feedback`. */
@@ -326,7 +340,7 @@ export const FEEDBACK = {
     noLogs: { names: ["--no-logs"], help: "leave the logs out of the bundle" },
     output: {
       names: ["--output"],
-      value: { kind: "string", metavar: "FILE" },
+      value: { kind: "path", metavar: "FILE", entry: "file" },
       help: "write the bundle (zip) to FILE",
     },
     upload: {
@@ -356,6 +370,13 @@ export const BUILTINS = {
     path: ["completions"],
     brief: "Print a shell completion script: bash, zsh or fish",
     usage: "cdx completions SHELL",
+    description:
+      "Prints a script that completes cdx's commands, options and their values (file paths included) in bash, zsh or fish. The script calls cdx to compute completions, so cdx must be on your PATH.",
+    examples: [
+      "cdx completions bash > ~/.local/share/bash-completion/completions/cdx",
+      'cdx completions zsh > "${fpath[1]}/_cdx"',
+      "cdx completions fish > ~/.config/fish/completions/cdx.fish",
+    ],
     /** `completion` is accepted too. */
     aliases: ["completion"],
   },
@@ -364,8 +385,7 @@ export const BUILTINS = {
 /** The whole program: what `cdx --help` shows around the command list. */
 export const PROGRAM = {
   name: "cdx",
-  brief:
-    "cdx — sign in to OpenAI's codex, keep the credentials safe, and run prompts from scripts.",
+  brief: "cdx: sign in to codex, keep the credentials safe, run prompts from scripts.",
   description:
     "Credentials are shared with the codex CLI: what cdx stores, codex reads, and the other way round.",
   examples: [
@@ -377,7 +397,8 @@ export const PROGRAM = {
     "cdx logout",
     "cdx completions bash > ~/.local/share/bash-completion/completions/cdx",
   ],
-  footer: "Exit codes: 0 ok, 1 failure, 2 usage, 124 timeout, 130 Ctrl-C, 143 SIGTERM.",
+  footer:
+    "Exit codes: 0 ok, 1 failure, 2 usage, 3 keychain unreadable, 124 timeout, 130 Ctrl-C, 143 SIGTERM. JSON output (--json): see the README.",
 } as const;
 
 /** The global options' parsed values. */

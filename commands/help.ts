@@ -36,6 +36,14 @@ export function renderHelp(path: readonly string[], options: HelpOptions = {}): 
     if (rows.length === 0) return;
     out.push(heading(`${title}:`), table(rows, width), "");
   };
+  if (path.length === 1 && path[0] === BUILTINS.completions.path[0]) {
+    const builtin = BUILTINS.completions;
+    paragraph(builtin.brief);
+    out.push(`${heading("Usage:")} ${builtin.usage}`, "");
+    paragraph(builtin.description);
+    out.push(heading("Examples:"), ...builtin.examples.map((e) => `  ${e}`), "");
+    return out.join("\n").replace(/\n+$/, "\n");
+  }
 
   paragraph(spec ? spec.brief : PROGRAM.brief);
   if (spec) {
@@ -68,12 +76,12 @@ export function renderHelp(path: readonly string[], options: HelpOptions = {}): 
   }
   section("Global options (before or after the command)", [
     ...optionRows(GLOBAL_OPTIONS),
-    ["--help", `show this help (also \`${PROGRAM.name} help COMMAND\`)`],
+    ["-h, --help", `show this help (also \`${PROGRAM.name} help COMMAND\`)`],
     ["--version", "print the version and the target"],
   ]);
   const examples = spec ? spec.examples ?? [] : PROGRAM.examples;
   if (examples.length) out.push(heading("Examples:"), ...examples.map((e) => `  ${e}`), "");
-  if (!spec) out.push(PROGRAM.footer, "");
+  if (!spec) paragraph(PROGRAM.footer);
   return out.join("\n").replace(/\n+$/, "\n");
 }
 

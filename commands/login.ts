@@ -6,7 +6,7 @@
 import type { Context } from "../lib/context.ts";
 import { CdxError, ExitCode, UsageError } from "../lib/errors.ts";
 import { orCancel } from "../lib/cancel.ts";
-import { startStatusLine, type StatusLine } from "../lib/status_line.ts";
+import { guardPromptLine, startStatusLine, type StatusLine } from "../lib/status_line.ts";
 import { openBrowser } from "../lib/open_browser.ts";
 import {
   apiKeyLogin,
@@ -19,6 +19,8 @@ import {
   currentToken,
   type DeviceCodePrompt,
   deviceLogin,
+  isoMs,
+  lastRefreshMs,
   loginInBrowser,
   parseIdClaims,
   tokenExpiryMs,
@@ -39,6 +41,12 @@ function pollScale(ctx: Context): number | undefined {
 
 /** Options that make no sense together: usage errors before anything runs. */
 function checkCombinations(options: LoginOptions): void {
+  if (options.store === "ephemeral") {
+    throw new UsageError(
+      "--store ephemeral keeps credentials only in this process's memory, so a login would be lost when cdx exits",
+      { hint: "log in with --store file, keyring or auto (ephemeral is for other commands)" },
+    );
+  }
   const given = (flagName: string, value: unknown) => value !== undefined ? [flagName] : [];
   if (options.withApiKey) {
     const clash = [
@@ -72,7 +80,11 @@ export async function runLogin(ctx: Context, options: LoginOptions): Promise<num
 /** Prefixes a plain failure (exit 1) the way codex reports a failed login. */
 function loginFailure(error: unknown, prefix: string): unknown {
   if (error instanceof CdxError && error.exitCode === ExitCode.FAILURE) {
-    return new CdxError(`${prefix}: ${error.message}`, { hint: error.hint, cause: error });
+    return new CdxError(`${prefix}: ${error.message}`, {
+      hint: error.hint,
+      cause: error,
+      errorCode: error.errorCode,
+    });
   }
   return error;
 }
@@ -237,10 +249,17 @@ async function showAuthorize(
   await ctx.stderr.write(lines.join("\n") + "\n");
 
   if (paste) {
-    // The cursor sits after the prompt until the user presses Enter: end that line before more output.
+    // The cursor sits after the prompt until the user presses Enter: any other output (a note
+    // of the save, a warning) ends that line first.
     const promptLine = { open: false };
+    const guard = guardPromptLine(
+      ctx.stderr,
+      () => promptLine.open,
+      () => (promptLine.open = false),
+    );
     void readPasted(ctx, prompt, promptLine);
     return () => {
+      guard.stop();
       if (promptLine.open) ctx.stderr.writeSync("\n");
       promptLine.open = false;
     };
@@ -290,8 +309,9 @@ async function readPasted(
 
 async function loginWithApiKey(ctx: Context, options: LoginOptions): Promise<number> {
   checkForcedLoginMethod(ctx, "api");
+  // Missing input is a usage error (exit 2); the messages are codex's.
   if (ctx.stdin.isTTY) {
-    throw new CdxError(
+    throw new UsageError(
       "--with-api-key expects the API key on stdin. Try piping it, e.g. `printenv OPENAI_API_KEY | cdx login --with-api-key`.",
     );
   }
@@ -299,7 +319,7 @@ async function loginWithApiKey(ctx: Context, options: LoginOptions): Promise<num
   const text = await orCancel(new Response(ctx.stdin.readable).text(), ctx.signal);
   ctx.secrets.register(text);
   const key = text.trim();
-  if (!key) throw new CdxError("No API key provided via stdin.");
+  if (!key) throw new UsageError("No API key provided via stdin.");
   ctx.secrets.register(key);
   await apiKeyLogin(ctx, key, { store: options.store });
   await ctx.stderr.write("API key saved. Authentication is checked when you send a request.\n");
@@ -315,6 +335,7 @@ export async function runLoginStatus(ctx: Context, options: LoginStatusOptions):
     if (error instanceof CdxError && error.exitCode === ExitCode.FAILURE) {
       throw new CdxError(`Error checking login status: ${error.message}`, {
         hint: error.hint,
+        errorCode: error.errorCode,
         cause: error,
       });
     }
@@ -407,22 +428,41 @@ export function formatStatus(status: AuthStatus, nowMs: number): string {
   return lines.join("\n") + "\n";
 }
 
+/** The `--json` output of `cdx login token` (version 1, `schemas/token.json`). */
+export interface TokenReport {
+  version: 1;
+  /** `apikey` or `chatgpt`, as in `login status --json` and auth.json. */
+  auth_mode: "apikey" | "chatgpt";
+  /** Deprecated: the same as `auth_mode` (kept for scripts written for cdx 0.1). */
+  kind: "apikey" | "chatgpt";
+  /** The bearer credential. */
+  token: string;
+  /** When the access token expires (RFC 3339, ms); null for an API key or a token without `exp`. */
+  expires_at: string | null;
+  /** The ChatGPT account id, when there is one. */
+  account_id: string | null;
+  /** When the tokens were last refreshed (RFC 3339, ms), when known. */
+  last_refresh: string | null;
+}
+
 /** `cdx login token`. Returns the exit code. */
 export async function runLoginToken(ctx: Context, options: LoginTokenOptions): Promise<number> {
   const { auth, request } = await currentToken(ctx, { store: options.store });
   const token = request.kind === "apikey" ? request.apiKey : request.accessToken;
   if (options.json) {
     const exp = request.kind === "chatgpt" ? tokenExpiryMs(request.accessToken) : undefined;
-    await ctx.stdout.write(
-      JSON.stringify({
-        version: 1,
-        kind: request.kind,
-        token,
-        expires_at: exp === undefined ? null : new Date(exp).toISOString(),
-        account_id: request.kind === "chatgpt" ? request.accountId ?? null : null,
-        last_refresh: auth.last_refresh ?? null,
-      }) + "\n",
-    );
+    const refreshed = lastRefreshMs(auth);
+    const report: TokenReport = {
+      version: 1,
+      auth_mode: request.kind,
+      kind: request.kind,
+      token,
+      expires_at: exp === undefined ? null : isoMs(exp),
+      account_id: request.kind === "chatgpt" ? request.accountId ?? null : null,
+      // auth.json keeps codex's nanosecond format; the JSON output has one timestamp format.
+      last_refresh: refreshed === undefined ? null : isoMs(refreshed),
+    };
+    await ctx.stdout.write(JSON.stringify(report) + "\n");
   } else {
     await ctx.stdout.write(`${token}\n`);
   }

@@ -14,6 +14,10 @@
  */
 import type { Context } from "../lib/context.ts";
 import type { ParsedArgs } from "./grammar.ts";
+import { resolveStoreMode } from "../lib/auth/modes.ts";
+
+/** `CDX_REQUEST_TIMEOUT` (lib/http.ts, which is loaded only when the variable is set). */
+const REQUEST_TIMEOUT_ENV = "CDX_REQUEST_TIMEOUT";
 
 export type { ParsedArgs } from "./grammar.ts";
 
@@ -53,8 +57,32 @@ export async function loadCompletion(): Promise<typeof import("./completion.ts")
   return await importHidden("completion") as typeof import("./completion.ts");
 }
 
+/**
+ * Settings from the environment and config.toml that a command would reject
+ * halfway (after a prompt, a browser, a request) are checked before it
+ * starts: a bad `CDX_CREDENTIALS_STORE` or `CDX_REQUEST_TIMEOUT` is a usage
+ * error (exit 2) before anything runs, a bad value in config.toml a config
+ * error (exit 1).
+ */
+export async function preflight(ctx: Context, args: ParsedArgs): Promise<void> {
+  resolveStoreMode({
+    option: "store" in args ? args.store : undefined,
+    env: ctx.env,
+    config: ctx.config,
+  });
+  // `login status` makes no request; only a set value costs the import.
+  const table = ctx.config.values.cdx as Record<string, unknown> | undefined;
+  if (
+    args.command !== "login-status" &&
+    (ctx.env.get(REQUEST_TIMEOUT_ENV) !== undefined || table?.request_timeout !== undefined)
+  ) {
+    (await import("../lib/http.ts")).requestTimeoutMs(ctx);
+  }
+}
+
 /** Runs the parsed command. Returns the exit code. */
 export async function dispatch(ctx: Context, args: ParsedArgs): Promise<number> {
+  await preflight(ctx, args);
   switch (args.command) {
     case "login":
       return (await import("./login.ts")).runLogin(ctx, args);

@@ -11,9 +11,9 @@
  * - each option at most once, unless it is repeatable (`-i a.png -i b.png`:
  *   the values are collected in order); a value must fit its kind (a choice,
  *   a number not below its minimum);
- * - `--help` (anywhere before `--`, not as a value) or `cdx help COMMAND`
- *   asks for help, `--version` for the version, `completions` hands the
- *   command line to the shell-completion engine.
+ * - `-h`/`--help` (anywhere before `--`, not as a value), `cdx help COMMAND`
+ *   or `cdx` alone asks for help, `--version` for the version,
+ *   `completions` hands the command line to the shell-completion engine.
  *
  * Every mistake is a {@linkcode CommandLineError} (exit 2) that says what was
  * wrong, suggests the nearest name when there is one, and carries the
@@ -43,11 +43,14 @@ export type CommandLine =
 export class CommandLineError extends UsageError {
   /** `usage: cdx logout [--no-revoke] [--store STORE]` and where to read more. */
   readonly usage: string;
+  /** The words of the command the mistake concerns (`[]`: none recognised yet). */
+  readonly path: readonly string[];
   /** `path`: the command the mistake concerns (its usage line is shown). */
   constructor(message: string, options: { hint?: string; path?: readonly string[] } = {}) {
     super(message, { hint: options.hint });
     this.name = "CommandLineError";
-    this.usage = usageLine(options.path ?? []);
+    this.path = [...(options.path ?? [])];
+    this.usage = usageLine(this.path);
   }
 }
 
@@ -71,6 +74,9 @@ for (const command of COMMANDS) {
     for (const name of spec.names) anyOption.set(name, spec);
   }
 }
+
+/** The options that ask for help. */
+export const HELP_WORDS: readonly string[] = ["-h", "--help"];
 
 const COMPLETION_WORDS: readonly string[] = [
   BUILTINS.completions.path[0],
@@ -155,6 +161,10 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
           continue;
         }
         if (path.length === 0 && COMPLETION_WORDS.includes(token)) {
+          // `cdx completions -h`: its help; anything else is the completion engine's.
+          if (HELP_WORDS.includes(argv[i + 1])) {
+            return { kind: "help", path: [BUILTINS.completions.path[0]] };
+          }
           return { kind: "completions" };
         }
         if (subcommandsOf(path).includes(token)) {
@@ -174,8 +184,12 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     const eq = token.startsWith("--") ? token.indexOf("=") : -1;
     const name = eq > 0 ? token.slice(0, eq) : token;
     const inline = eq > 0 ? token.slice(eq + 1) : undefined;
-    if ((name === "--help" || name === "--version") && inline === undefined) {
-      if (name === "--help") help = true;
+    if (HELP_WORDS.includes(name) || name === "--version") {
+      if (inline !== undefined) {
+        firstError ??= () => new CommandLineError(`${name} takes no value`, { path });
+        continue;
+      }
+      if (name !== "--version") help = true;
       else version = true;
       continue;
     }
@@ -206,7 +220,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   const spec = commandAt(path);
   if (!spec) {
     if (positionals.length) throw unknownCommand(positionals[0], path);
-    throw new CommandLineError("no command given", { path });
+    // `cdx` alone (or with global options only): the help, as gh does.
+    return { kind: "help", path };
   }
   const args: Record<string, unknown> = { command: spec.id };
   for (const occurrence of occurrences) {
@@ -284,6 +299,11 @@ function parseValue(name: string, option: OptionSpec, raw: string, spec: Command
     }
     return n;
   }
+  if (kind.kind === "path" && raw.trim() === "") {
+    throw new CommandLineError(`${name} needs a path (${kind.metavar}), not an empty string`, {
+      path: spec.path,
+    });
+  }
   return raw;
 }
 
@@ -291,6 +311,9 @@ function helpFor(words: readonly string[]): CommandLine {
   const path: string[] = [];
   for (const word of words) {
     if (word.startsWith("-")) continue;
+    if (path.length === 0 && COMPLETION_WORDS.includes(word)) {
+      return { kind: "help", path: [BUILTINS.completions.path[0]] };
+    }
     if (!subcommandsOf(path).includes(word)) throw unknownCommand(word, path);
     path.push(word);
   }
@@ -310,7 +333,7 @@ function unknownCommand(word: string, path: readonly string[]): CommandLineError
 
 function optionNames(path: readonly string[]): string[] {
   const spec = commandAt(path);
-  const names = [...globalKeys.keys(), "--help", "--version"];
+  const names = [...globalKeys.keys(), ...HELP_WORDS, "--version"];
   for (const option of Object.values(spec?.options ?? {})) names.push(...option.names);
   return names;
 }

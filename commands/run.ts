@@ -15,7 +15,7 @@ import { CdxError, UsageError } from "../lib/errors.ts";
 import { abortError, orCancel, timeoutSignal } from "../lib/cancel.ts";
 import { fileError } from "../lib/fs.ts";
 import { requestTimeoutMs } from "../lib/http.ts";
-import { startProgress } from "../lib/progress.ts";
+import { startProgress } from "../lib/status_line.ts";
 // The one env-key lookup of lib/auth, from its leaf module: lib/auth/mod.ts
 // loads the whole credential store, which a run with a key in the
 // environment never needs (start-up time).

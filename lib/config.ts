@@ -56,6 +56,7 @@ export async function loadConfig(codexHome: string): Promise<CdxConfig> {
       error: new CdxError(`cannot read ${path}: ${(error as Error).message}`, {
         hint: HINT,
         cause: error,
+        errorCode: "config",
       }),
     };
   }
@@ -80,7 +81,10 @@ export async function parseConfig(text: string, path: string): Promise<Record<st
     const detail = error instanceof TomlError
       ? `line ${error.line}, column ${error.column}: ${error.message.split("\n")[0]}`
       : (error as Error).message;
-    throw new CdxError(`Error loading configuration: ${path}: ${detail}`, { hint: HINT });
+    throw new CdxError(`Error loading configuration: ${path}: ${detail}`, {
+      hint: HINT,
+      errorCode: "config",
+    });
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * cdx's error types and its exit-code table — the one place both live.
  * The README's table mirrors {@linkcode EXIT_CODES} (see
- * `tests/readme_test.ts`, which keeps them in step).
+ * `tests/cli_test.ts`, which keeps them in step; the error codes likewise).
  *
  * @module
  */
@@ -60,12 +60,83 @@ export const EXIT_CODES: ReadonlyArray<{ code: ExitCode; meaning: string }> = [
   { code: ExitCode.TERMINATED, meaning: "terminated by SIGTERM" },
 ];
 
+/**
+ * The `code` of the `--json` error object (`{"version":1,"error":{"code":…}}`):
+ * one stable string per kind of failure, for scripts that branch on more than
+ * the exit code. Scripts rely on these; a new kind may be added, an existing
+ * one is never renamed or reused (README "JSON output").
+ */
+export const ERROR_CODES = [
+  { code: "usage", exit: ExitCode.USAGE, meaning: "bad command line, option value or variable" },
+  { code: "not_logged_in", exit: ExitCode.FAILURE, meaning: "no stored credentials" },
+  {
+    code: "login_expired",
+    exit: ExitCode.FAILURE,
+    meaning: "the stored login cannot be refreshed any more: log in again",
+  },
+  {
+    code: "login_failed",
+    exit: ExitCode.FAILURE,
+    meaning: "a sign-in did not complete (declined, code expired, exchange refused)",
+  },
+  {
+    code: "store_unavailable",
+    exit: ExitCode.STORE_UNAVAILABLE,
+    meaning: "the keychain cannot be read: login state unknown",
+  },
+  {
+    code: "config",
+    exit: ExitCode.FAILURE,
+    meaning: "config.toml cannot be read or has a bad value",
+  },
+  {
+    code: "file",
+    exit: ExitCode.FAILURE,
+    meaning: "a file or directory cannot be read or written (permission, full disk, …)",
+  },
+  { code: "network", exit: ExitCode.FAILURE, meaning: "a server could not be reached" },
+  {
+    code: "server",
+    exit: ExitCode.FAILURE,
+    meaning:
+      "a server answered with an error (the model failed, the feedback upload was refused, …)",
+  },
+  { code: "timeout", exit: ExitCode.TIMEOUT, meaning: "a deadline expired" },
+  { code: "interrupted", exit: ExitCode.INTERRUPTED, meaning: "Ctrl-C (SIGINT)" },
+  { code: "terminated", exit: ExitCode.TERMINATED, meaning: "SIGTERM" },
+  { code: "internal", exit: ExitCode.FAILURE, meaning: "a bug in cdx (please report it)" },
+  { code: "failed", exit: ExitCode.FAILURE, meaning: "any other failure; the message explains it" },
+] as const;
+
+/** A stable error code of the `--json` error object (see {@linkcode ERROR_CODES}). */
+export type ErrorCode = typeof ERROR_CODES[number]["code"];
+
+/** The code an error of this exit code has unless it says otherwise. */
+function codeForExit(exitCode: ExitCode): ErrorCode {
+  switch (exitCode) {
+    case ExitCode.USAGE:
+      return "usage";
+    case ExitCode.STORE_UNAVAILABLE:
+      return "store_unavailable";
+    case ExitCode.TIMEOUT:
+      return "timeout";
+    case ExitCode.INTERRUPTED:
+      return "interrupted";
+    case ExitCode.TERMINATED:
+      return "terminated";
+    default:
+      return "failed";
+  }
+}
+
 /** Options of {@linkcode CdxError}. */
 export interface CdxErrorOptions {
   /** What the user can do about it, printed as `hint: …`. */
   hint?: string;
   /** Exit code; default {@linkcode ExitCode.FAILURE}. */
   exitCode?: ExitCode;
+  /** The `--json` error code; default: derived from the exit code (`failed` for 1). */
+  errorCode?: ErrorCode;
   /** The underlying error, kept for `--log-level debug`. */
   cause?: unknown;
 }
@@ -84,11 +155,15 @@ export class CdxError extends Error {
   readonly hint?: string;
   /** The process exit code. */
   readonly exitCode: ExitCode;
+  /** The stable `code` of the `--json` error object. */
+  readonly errorCode: ErrorCode;
+  /** `message` holds no secret; `options` give the hint, exit code and error code. */
   constructor(message: string, options: CdxErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "CdxError";
     this.hint = options.hint;
     this.exitCode = options.exitCode ?? ExitCode.FAILURE;
+    this.errorCode = options.errorCode ?? codeForExit(this.exitCode);
   }
 }
 
@@ -101,8 +176,9 @@ export class CdxError extends Error {
  * ```
  */
 export class UsageError extends CdxError {
-  constructor(message: string, options: Omit<CdxErrorOptions, "exitCode"> = {}) {
-    super(message, { ...options, exitCode: ExitCode.USAGE });
+  /** `message` says what was wrong; `hint` how to write it. */
+  constructor(message: string, options: Omit<CdxErrorOptions, "exitCode" | "errorCode"> = {}) {
+    super(message, { ...options, exitCode: ExitCode.USAGE, errorCode: "usage" });
     this.name = "UsageError";
   }
 }

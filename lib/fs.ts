@@ -113,6 +113,7 @@ export class FileTooLargeError extends CdxError {
   constructor(readonly path: string, readonly size: number, readonly limit: number) {
     super(`${path} is too large (${size} bytes; the limit is ${limit} bytes)`, {
       hint: "this is not a file cdx or codex wrote; move it away and try again",
+      errorCode: "file",
     });
     this.name = "FileTooLargeError";
   }
@@ -195,7 +196,7 @@ export function fileError(error: unknown, what: string, path: string): unknown {
     return error;
   }
   const code = osErrorCode(error);
-  const base = { cause: error };
+  const base = { cause: error, errorCode: "file" as const };
   if (code === "ENOSPC" || code === "EDQUOT") {
     return new CdxError(`${what}: no space left on the device holding ${path}`, {
       ...base,

@@ -15,6 +15,7 @@
 import type { Context } from "./context.ts";
 import { CdxError, ExitCode, UsageError } from "./errors.ts";
 import { cancelledFrom, formatMs, TimeoutError } from "./cancel.ts";
+import { startProgress } from "./status_line.ts";
 
 /** Environment variable overriding every request bound, in seconds. */
 export const REQUEST_TIMEOUT_ENV = "CDX_REQUEST_TIMEOUT";
@@ -89,6 +90,7 @@ export class NetworkError extends CdxError {
     super(`cannot reach ${host} (${what}): ${detail}`, {
       hint: "check the network connection and the server URL",
       cause,
+      errorCode: "network",
     });
     this.name = "NetworkError";
   }
@@ -164,7 +166,9 @@ async function readCapped(
  * ```
  */
 export async function fetchText(
-  ctx: Pick<Context, "fetch" | "signal" | "env" | "config" | "secrets">,
+  ctx:
+    & Pick<Context, "fetch" | "signal" | "env" | "config" | "secrets">
+    & Partial<Pick<Context, "stderr">>,
   url: string | URL,
   init: RequestInit,
   options: BoundedFetchOptions,
@@ -178,6 +182,10 @@ export async function fetchText(
   const timer = setTimeout(() => controller.abort(timeout), ms);
   const onAbort = () => controller.abort(parent.reason);
   parent.addEventListener("abort", onAbort, { once: true });
+  // On a terminal, a request that takes over a second says what cdx is waiting for.
+  using _waiting = ctx.stderr
+    ? startProgress({ stderr: ctx.stderr }, `Waiting for ${host} (${options.what})…`)
+    : undefined;
   try {
     const response = await ctx.fetch(url, { ...init, signal: controller.signal });
     const text = await readCapped(

@@ -14,6 +14,7 @@ import { chatgptAuth, serializeAuthFile } from "../lib/auth/auth_json.ts";
 import { makeJwt } from "./fakes/codex_auth_server.ts";
 import { exists, tempHome } from "./helpers/auth_context.ts";
 import { runChild } from "./helpers/spawn.ts";
+import { assertSchema } from "./helpers/schema.ts";
 
 const HAS_SS = Deno.build.os === "linux" && hasSecretServiceTools();
 const KEY = "sk-proj-keyring-test-0123456789abcd";
@@ -48,7 +49,7 @@ Deno.test({
     assert.equal(item.stdout, `{"auth_mode":"apikey","OPENAI_API_KEY":"${KEY}"}`);
 
     const status = await runCdx(["login", "status", "--json"], { env });
-    const parsed = JSON.parse(status.stdout);
+    const parsed = assertSchema("status", JSON.parse(status.stdout));
     assert.equal(parsed.store.location, "keyring");
     assert.equal(parsed.store.service, "Codex Auth");
     assert.equal(parsed.store.account, await keyringAccount(home.path));
@@ -247,7 +248,7 @@ for (const mode of ["file", "keyring"] as const) {
       assert.equal(await exists(`${home.path}/auth.json`), mode === "file");
       const status = await runCdx(["login", "status", "--json"], { env });
       assert.equal(status.code, 0, status.stderr);
-      const parsed = JSON.parse(status.stdout);
+      const parsed = assertSchema("status", JSON.parse(status.stdout));
       assert.equal(parsed.api_key, "sk-proj-***9abcd");
       assert.equal(parsed.store.location, mode === "file" ? "file" : "keyring");
       // And codex's logout after cdx read it leaves nothing behind for cdx.
@@ -292,7 +293,7 @@ Deno.test({
     const cdxReads = await runCdx(["login", "status", "--json"], {
       env: { CODEX_HOME: codexHome.path, CDX_CREDENTIALS_STORE: "file" },
     });
-    assert.equal(JSON.parse(cdxReads.stdout).email, "user@example.com");
+    assert.equal(assertSchema("status", JSON.parse(cdxReads.stdout)).email, "user@example.com");
     const codexReads = await codex(["login", "status"], { CODEX_HOME: cdxHome.path });
     assert.match(codexReads.stderr, /Logged in using ChatGPT/);
   },

@@ -73,6 +73,19 @@ Deno.test("options go anywhere: global ones around the command, a command's own 
 
 Deno.test("help, version and completions are recognised before any command runs", () => {
   assert.deepEqual(parseCommandLine(["--help"]), { kind: "help", path: [] });
+  assert.deepEqual(parseCommandLine([]), { kind: "help", path: [] });
+  assert.deepEqual(parseCommandLine(["--no-color"]), { kind: "help", path: [] });
+  assert.deepEqual(parseCommandLine(["-h"]), { kind: "help", path: [] });
+  assert.deepEqual(parseCommandLine(["login", "-h", "status"]), {
+    kind: "help",
+    path: ["login", "status"],
+  });
+  assert.deepEqual(parsed(["run", "--", "-h"]), { command: "run", prompt: "-h" });
+  assert.deepEqual(parsed(["run", "--instructions", "-h", "x"]), {
+    command: "run",
+    instructions: "-h",
+    prompt: "x",
+  });
   assert.deepEqual(parseCommandLine(["login", "status", "--help"]), {
     kind: "help",
     path: ["login", "status"],
@@ -98,7 +111,13 @@ Deno.test("every mistake is a usage error naming it, with the command's usage li
     [["login", "status", "--jsn"], /^unknown option --jsn/, /did you mean --json\?/],
     [["login", "stats"], /^unknown command "stats" for `cdx login`$/, /`cdx login status`/],
     [["frobnicate"], /^unknown command "frobnicate"$/, undefined],
-    [[], /^no command given$/, undefined],
+    [
+      ["--codex-home", "", "logout"],
+      /^--codex-home needs a path \(DIR\), not an empty string$/,
+      undefined,
+    ],
+    [["feedback", "--output="], /^--output needs a path \(FILE\)/, undefined],
+    [["--help=yes"], /^--help takes no value$/, undefined],
     [["login", "status", "--with-api-key"], /not an option of `cdx login status`/, /`cdx login`/],
     [
       ["login", "status", "--store", "file", "--store", "auto"],
@@ -159,6 +178,9 @@ function valueArbitrary(option: OptionSpec): fc.Arbitrary<string | number | true
   if (v.kind === "choice") return fc.constantFrom(...v.choices);
   if (v.kind === "number") return fc.integer({ min: v.min, max: 10_000 });
   if (v.kind === "integer") return fc.integer({ min: v.min, max: v.max });
+  if (v.kind === "path") {
+    return fc.string({ minLength: 1, maxLength: 12 }).filter((s) => s.trim() !== "");
+  }
   return fc.string({ minLength: 0, maxLength: 12 });
 }
 
@@ -293,8 +315,9 @@ Deno.test("--help of every command names its usage, each option and argument, wi
         for (const name of option.names) assert.ok(text.includes(name), `${command.id} ${name}`);
       }
       if (command.argument) assert.ok(text.includes(command.argument.metavar));
-      const examples = text.indexOf("\nExamples:");
-      for (const line of text.slice(0, examples < 0 ? undefined : examples).split("\n")) {
+      // Everything but the example command lines (kept whole, to copy) fits the width.
+      const examples = new Set((command.examples ?? []).map((e) => `  ${e}`));
+      for (const line of text.split("\n").filter((l) => !examples.has(l))) {
         assert.ok(line.length <= Math.min(width, 100), `${command.id} at ${width}: ${line}`);
       }
       for (const example of command.examples ?? []) assert.ok(text.includes(`\n  ${example}\n`));

@@ -94,3 +94,92 @@ Deno.test({
     });
   },
 });
+
+/** A directory with two files, a hidden file and a subdirectory, for path completion. */
+async function withFiles(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/sub`);
+    await Deno.writeTextFile(`${dir}/answer.txt`, "");
+    await Deno.writeTextFile(`${dir}/archive.zip`, "");
+    await Deno.writeTextFile(`${dir}/.hidden`, "");
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name:
+    "bash: file paths complete after -o, --output-last-message, --output-schema, -i, --output (also --output=) and directories after --codex-home",
+  ignore: !hasShell("bash"),
+  async fn() {
+    await withCompletionScript("bash", "cdx.bash", async (bin) => {
+      await withFiles(async (dir) => {
+        const complete = async (...words: string[]) => {
+          const list = words.map((w) => `'${w}'`).join(" ");
+          const out = await inShell(
+            "bash",
+            `cd '${dir}'; source '${bin}/cdx.bash'; COMP_WORDS=(cdx ${list}); COMP_CWORD=${words.length}; _cdx; printf '%s\\n' "\${COMPREPLY[@]}"`,
+            bin,
+          );
+          return out.trim().split("\n").filter(Boolean).sort();
+        };
+        assert.deepEqual(await complete("run", "-o", "a"), ["answer.txt", "archive.zip"]);
+        assert.deepEqual(await complete("run", "--output-last-message", "an"), ["answer.txt"]);
+        assert.deepEqual(await complete("run", "--output-schema", "an"), ["answer.txt"]);
+        assert.deepEqual(await complete("run", "-i", "x.png", "-i", "ar"), ["archive.zip"]);
+        assert.deepEqual(await complete("feedback", "--output", "ar"), ["archive.zip"]);
+        assert.deepEqual(await complete("feedback", "--output=ar"), ["--output=archive.zip"]);
+        // Only directories, and only the value: not the commands that could follow.
+        assert.deepEqual(await complete("--codex-home", ""), ["sub/"]);
+        assert.deepEqual(await complete("logout", "--codex-home", "s"), ["sub/"]);
+        // A value that is not a path still completes as before.
+        assert.deepEqual(await complete("logout", "--store", "f"), ["file"]);
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: "fish: file paths complete after -o, --image and --output, directories after --codex-home",
+  ignore: !hasShell("fish"),
+  async fn() {
+    await withCompletionScript("fish", "cdx.fish", async (bin) => {
+      await withFiles(async (dir) => {
+        const complete = async (line: string) => {
+          const out = await inShell(
+            "fish",
+            `cd '${dir}'; source '${bin}/cdx.fish'; complete -C '${line}'`,
+            bin,
+          );
+          return out.trim().split("\n").filter(Boolean).map((l) => l.split("\t")[0]).sort();
+        };
+        assert.deepEqual(await complete("cdx run -o a"), ["answer.txt", "archive.zip"]);
+        assert.deepEqual(await complete("cdx run --image an"), ["answer.txt"]);
+        assert.deepEqual(await complete("cdx feedback --output ar"), ["archive.zip"]);
+        assert.deepEqual(await complete("cdx --codex-home "), ["sub/"]);
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: "zsh: the completion script hands path values to zsh's own file completion",
+  ignore: !hasShell("zsh"),
+  async fn() {
+    await withCompletionScript("zsh", "_cdx", async (bin) => {
+      // What the script asks cdx for a path value: a file directive, not a list of commands.
+      const out = await inShell(
+        "zsh",
+        `cdx completions zsh run -o a; print; cdx completions zsh --codex-home ''`,
+        bin,
+      );
+      assert.match(out, /__FILE__:file:[^\n]*a/);
+      assert.match(out, /__FILE__:directory:/);
+      assert.doesNotMatch(out, /login|logout/);
+      const script = await Deno.readTextFile(`${bin}/_cdx`);
+      assert.match(script, /_files/); // the directive is served by zsh's _files
+    });
+  },
+});

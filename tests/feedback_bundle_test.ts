@@ -11,6 +11,7 @@ import { formatBlock, parseBlocks } from "../lib/feedback/blocks.ts";
 import { type FeedbackOptions, runFeedback } from "../commands/feedback.ts";
 import { runCdx } from "./helpers/cli.ts";
 import { withHome } from "./helpers/auth_context.ts";
+import { assertSchema } from "./helpers/schema.ts";
 
 const decoder = new TextDecoder();
 
@@ -259,7 +260,7 @@ Deno.test("cdx feedback --output --yes --json (real CLI): JSON receipt, zip acce
       { env: { CODEX_HOME: home } },
     );
     assert.equal(r.code, 0, r.stderr);
-    const receipt = JSON.parse(r.stdout);
+    const receipt = assertSchema("feedback", JSON.parse(r.stdout));
     assert.equal(receipt.bundle, output);
     assert.equal(receipt.uploaded, false);
     assert.deepEqual(receipt.files.map((f: { name: string }) => f.name), [

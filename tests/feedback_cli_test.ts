@@ -11,6 +11,7 @@ import { logFilePath } from "../lib/feedback/persist.ts";
 import { startFakeSentry } from "./fakes/sentry_server.ts";
 import { runCdx } from "./helpers/cli.ts";
 import { withHome } from "./helpers/auth_context.ts";
+import { assertSchema } from "./helpers/schema.ts";
 
 const decoder = new TextDecoder();
 /** RFC 3339 with milliseconds, UTC. */
@@ -22,12 +23,12 @@ function unzip(bytes: Uint8Array): Record<string, string> {
   );
 }
 
-Deno.test("feedback --output into a missing directory: a one-line error naming the path, exit 1, no internal error", async () => {
+Deno.test("feedback --output into a missing directory: a one-line usage error naming the path, exit 2, no internal error", async () => {
   await withHome(async (home) => {
     const r = await runCdx(["feedback", "--output", "/nonexistent/dir/x.zip", "--yes"], {
       env: { CODEX_HOME: home },
     });
-    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.code, 2, r.stderr);
     assert.match(
       r.stderr,
       /^error: cannot write the report to \/nonexistent\/dir\/x\.zip: \/nonexistent\/dir does not exist\nhint: /,
@@ -36,13 +37,13 @@ Deno.test("feedback --output into a missing directory: a one-line error naming t
   });
 });
 
-Deno.test("feedback --output over a file used as a directory: a clear error, exit 1", async () => {
+Deno.test("feedback --output over a file used as a directory: a usage error (a bad path value), exit 2", async () => {
   await withHome(async (home) => {
     await Deno.writeTextFile(`${home}/file`, "x");
     const r = await runCdx(["feedback", "--output", `${home}/file/x.zip`, "--yes"], {
       env: { CODEX_HOME: home },
     });
-    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /error: cannot write the report to .*: .*file is not a directory/);
     assert.doesNotMatch(r.stderr, /internal error/);
   });
@@ -189,7 +190,7 @@ Deno.test("feedback --json prints a versioned receipt with RFC 3339 millisecond 
     const output = `${home}/report.zip`;
     const saved = await runCdx(["feedback", "--output", output, "--yes", "--json"], { env });
     assert.equal(saved.code, 0, saved.stderr);
-    const receipt = JSON.parse(saved.stdout);
+    const receipt = assertSchema("feedback", JSON.parse(saved.stdout));
     assert.equal(receipt.version, 1);
     assert.match(receipt.created_at, RFC3339_MS);
     assert.equal(receipt.bundle, output);
@@ -202,7 +203,7 @@ Deno.test("feedback --json prints a versioned receipt with RFC 3339 millisecond 
 
     const up = await runCdx(["feedback", "--upload", "--yes", "--json", "--no-logs"], { env });
     assert.equal(up.code, 0, up.stderr);
-    const sent = JSON.parse(up.stdout);
+    const sent = assertSchema("feedback", JSON.parse(up.stdout));
     assert.equal(sent.version, 1);
     assert.equal(sent.uploaded, true);
     assert.equal(sent.logs_included, false);

@@ -309,14 +309,18 @@ Deno.test("no browser here and a terminal: the pasted address of the failed page
   assert.ok(!err().includes(callback.searchParams.get("code")!), "code echoed by cdx");
 });
 
-Deno.test("with a paste prompt open, the browser's callback still wins and the prompt line is ended", async () => {
+Deno.test("with a paste prompt open, the browser's callback still wins and the prompt line is ended before any other line", async () => {
   await using home = await tempHome();
   await using fake = await startCodexAuthServer({});
   const ctx = await authContext(home.path, { env: { CDX_ISSUER: fake.url }, stdin: typedInput() });
   const { login, url } = await startLogin(ctx, { noBrowser: true });
   await playBrowser(url);
   assert.equal(await login, 0);
-  assert.match(ctx.stderr.text(), /\(or wait for the browser\): \nSuccessfully logged in\n$/);
+  // (--store file is recorded in config.toml, and says so: on its own line, after the prompt's.)
+  assert.match(
+    ctx.stderr.text(),
+    /\(or wait for the browser\): \nnote: saved cli_auth_credentials_store = "file" in .*\nSuccessfully logged in\n$/,
+  );
 });
 
 Deno.test("a desktop session opens the browser with the URL as the only argument; a failing opener falls back to the printed link", async () => {

@@ -13,6 +13,7 @@ import { OIDC_ACCOUNT, startOidcProvider } from "./helpers/oidc.ts";
 import { startCodexAuthServer } from "./fakes/codex_auth_server.ts";
 import { exists, tempHome } from "./helpers/auth_context.ts";
 import { CHROMIUM, launchChromium, NO_CHROMIUM, watchCdx } from "./helpers/browser.ts";
+import { assertSchema } from "./helpers/schema.ts";
 
 // puppeteer keeps a websocket and timers across steps; each test closes its browser itself.
 const browserTest = { ignore: !CHROMIUM, sanitizeOps: false, sanitizeResources: false };
@@ -101,7 +102,7 @@ Deno.test({
 
     const status = await runCdx(["login", "status", "--json"], { env: fileEnv(home.path) });
     assert.equal(status.code, 0, status.stderr);
-    const json = JSON.parse(status.stdout);
+    const json = assertSchema("status", JSON.parse(status.stdout));
     assert.equal(json.issuer, op.issuer);
     assert.equal(json.email, OIDC_ACCOUNT.email);
     const human = await runCdx(["login", "status"], { env: fileEnv(home.path) });

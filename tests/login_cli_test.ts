@@ -8,6 +8,7 @@ import { runCdx, spawnCdx } from "./helpers/cli.ts";
 import { type CodexAuthServer, startCodexAuthServer } from "./fakes/codex_auth_server.ts";
 import { chatgptAuth, serializeAuthFile } from "../lib/auth/auth_json.ts";
 import { exists, modeOf, tempHome } from "./helpers/auth_context.ts";
+import { assertSchema } from "./helpers/schema.ts";
 
 const KEY = "sk-proj-cli-test-abcdefghij12345";
 
@@ -43,7 +44,7 @@ Deno.test("cli: API-key login, status, token, logout — codex's messages and ex
   assertNoSecret(status.stdout, [KEY]);
 
   const json = await runCdx(["login", "status", "--json"], { env });
-  const parsed = JSON.parse(json.stdout);
+  const parsed = assertSchema("status", JSON.parse(json.stdout));
   assert.equal(parsed.version, 1);
   assert.equal(parsed.logged_in, true);
   assert.equal(parsed.api_key, "sk-proj-***12345");
@@ -51,7 +52,11 @@ Deno.test("cli: API-key login, status, token, logout — codex's messages and ex
 
   const token = await runCdx(["login", "token"], { env });
   assert.equal(token.stdout, `${KEY}\n`);
-  const tokenJson = JSON.parse((await runCdx(["login", "token", "--json"], { env })).stdout);
+  const tokenJson = assertSchema(
+    "token",
+    JSON.parse((await runCdx(["login", "token", "--json"], { env })).stdout),
+  );
+  assert.equal(tokenJson.auth_mode, "apikey");
   assert.equal(tokenJson.kind, "apikey");
   assert.equal(tokenJson.token, KEY);
 
@@ -66,16 +71,16 @@ Deno.test("cli: API-key login, status, token, logout — codex's messages and ex
   assert.match(after.stdout, /^Not logged in\n/);
   const afterJson = await runCdx(["login", "status", "--json"], { env });
   assert.equal(afterJson.code, 1);
-  assert.equal(JSON.parse(afterJson.stdout).logged_in, false);
+  assert.equal(assertSchema("status", JSON.parse(afterJson.stdout)).logged_in, false);
   const noToken = await runCdx(["login", "token"], { env });
   assert.equal(noToken.code, 1);
   assert.match(noToken.stderr, /error: not logged in\nhint: run `cdx login`/);
 });
 
-Deno.test("cli: empty stdin is rejected with codex's message", async () => {
+Deno.test("cli: empty stdin is a usage error (exit 2) with codex's message", async () => {
   await using home = await tempHome();
   const r = await runCdx(["login", "--with-api-key"], { env: fileEnv(home.path), stdin: " \n" });
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.match(
     r.stderr,
     /Reading API key from stdin\.\.\.\nerror: No API key provided via stdin\.\n/,
@@ -127,7 +132,7 @@ Deno.test("cli: device login end to end, then status shows the account and token
   assert.match(status.stdout, /Access token: expires \d{4}-/);
   assertNoSecret(status.stdout + status.stderr, secrets);
   const token = await runCdx(["login", "token", "--json"], { env: fileEnv(home.path) });
-  const parsed = JSON.parse(token.stdout);
+  const parsed = assertSchema("token", JSON.parse(token.stdout));
   assert.equal(parsed.token, saved.tokens.access_token);
   assert.equal(parsed.account_id, "acct-123");
   assert.match(parsed.expires_at, /^\d{4}-/);

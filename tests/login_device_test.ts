@@ -182,13 +182,13 @@ Deno.test("on a terminal: a countdown until the code expires, and the browser op
   assert.deepEqual(spawned, []);
 });
 
-Deno.test("--with-api-key on a terminal gets codex's hint; forced_login_method is enforced", async () => {
+Deno.test("--with-api-key on a terminal is a usage error with codex's hint; forced_login_method is enforced", async () => {
   await using home = await tempHome();
   const ctx = await authContext(home.path, { stdin: memoryInput("", true) });
   await assert.rejects(
     runLogin(ctx, loginOptions({ withApiKey: true, deviceAuth: undefined })),
     (e) =>
-      e instanceof CdxError && e.exitCode === 1 &&
+      e instanceof CdxError && e.exitCode === 2 &&
       e.message ===
         "--with-api-key expects the API key on stdin. Try piping it, e.g. `printenv OPENAI_API_KEY | cdx login --with-api-key`.",
   );

@@ -18,6 +18,7 @@ import {
   startAuthOpenAiStandIn,
 } from "./helpers/codex_peer.ts";
 import { runCdx, spawnCdx } from "./helpers/cli.ts";
+import { assertSchema } from "./helpers/schema.ts";
 
 const HAS_CODEX = hasCodexPeer();
 const NO_CODEX = noCodexNote();
@@ -146,6 +147,6 @@ Deno.test({
     const status = await runCdx(["login", "status", "--json"], {
       env: { CODEX_HOME: codexHome.path, CDX_CREDENTIALS_STORE: "file" },
     });
-    assert.equal(JSON.parse(status.stdout).auth_mode, "chatgpt");
+    assert.equal(assertSchema("status", JSON.parse(status.stdout)).auth_mode, "chatgpt");
   },
 });

@@ -14,6 +14,7 @@ import {
   startResponsesServer,
 } from "./fakes/responses_server.ts";
 import { withHome } from "./helpers/auth_context.ts";
+import { assertJsonLines } from "./helpers/schema.ts";
 
 const KEY = "sk-test-cli-key-0123456789";
 
@@ -38,7 +39,7 @@ Deno.test("cdx run reads a piped prompt and --json output parses line by line", 
   await withHome(async (home) => {
     const r = await runCdx(["run", "--json"], { env: env(home, server.baseUrl), stdin: "hello\n" });
     assert.equal(r.code, 0, r.stderr);
-    const events = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+    const events = assertJsonLines(r.stdout);
     const message = events.find((e) => e.type === "item.completed");
     assert.equal(message.item.text, DEFAULT_TEXT);
     const body = JSON.parse(server.responseRequests()[0].body);

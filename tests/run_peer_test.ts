@@ -22,6 +22,7 @@ import {
   serverError,
   startResponsesServer,
 } from "./fakes/responses_server.ts";
+import { assertJsonLines } from "./helpers/schema.ts";
 
 const CODEX_VERSION = "0.169.0";
 
@@ -185,6 +186,7 @@ Deno.test({
     const { codex, cdx } = await runBoth(() => [normalStream(PEER_TEXT)], true);
     assert.equal(codex.code, 0, codex.stderr);
     assert.equal(cdx.code, 0, cdx.stderr);
+    assertJsonLines(cdx.stdout);
     assert.deepEqual(agentMessages(cdx.stdout), [PEER_TEXT]);
     assert.deepEqual(agentMessages(codex.stdout), agentMessages(cdx.stdout));
     const types = (s: string) =>
@@ -206,6 +208,7 @@ Deno.test({
     const { codex, cdx } = await runBoth(() => [failedStream("context_length_exceeded")], true);
     assert.notEqual(codex.code, 0);
     assert.equal(cdx.code, 1);
+    assertJsonLines(cdx.stdout);
     const tail = (s: string) => s.trim().split("\n").slice(-2).map((l) => JSON.parse(l).type);
     assert.deepEqual(tail(codex.stdout), ["error", "turn.failed"]);
     assert.deepEqual(tail(cdx.stdout), tail(codex.stdout));

@@ -132,7 +132,11 @@ export function authorizeUrl(
 export class BrowserLoginError extends CdxError {
   /** Exit 1 unless `exitCode` says otherwise (124 when nothing arrived in time). */
   constructor(message: string, hint?: string, exitCode: ExitCode = ExitCode.FAILURE) {
-    super(message, { hint, exitCode });
+    super(message, {
+      hint,
+      exitCode,
+      errorCode: exitCode === ExitCode.FAILURE ? "login_failed" : undefined,
+    });
     this.name = "BrowserLoginError";
   }
 }

@@ -38,7 +38,7 @@ export interface ExchangeTarget {
 export class TokenExchangeError extends CdxError {
   /** A failed exchange; the message carries the issuer's detail, secrets masked. */
   constructor(message: string) {
-    super(message);
+    super(message, { errorCode: "login_failed" });
     this.name = "TokenExchangeError";
   }
 }

@@ -17,7 +17,7 @@ import { CdxError } from "../errors.ts";
 import { isCancellation } from "../cancel.ts";
 import { type AuthData, resolveAuthMode } from "./auth_json.ts";
 import type { AuthLocation, StoredAuth } from "./backends.ts";
-import type { StoreMode } from "./modes.ts";
+import { recordStoreChoice, type StoreMode } from "./modes.ts";
 import { apiKeyFromEnv } from "./env_key.ts";
 import {
   type AuthStore,
@@ -65,7 +65,7 @@ const NOT_LOGGED_IN_HINT =
   "run `cdx login` (or `printenv OPENAI_API_KEY | cdx login --with-api-key`)";
 
 function notLoggedIn(): CdxError {
-  return new CdxError("not logged in", { hint: NOT_LOGGED_IN_HINT });
+  return new CdxError("not logged in", { hint: NOT_LOGGED_IN_HINT, errorCode: "not_logged_in" });
 }
 
 /** Prints notices on stderr (masked), the default `onNotice`. */
@@ -233,7 +233,13 @@ export async function saveLogin(
   auth: AuthData,
   options: { store?: StoreMode; onNotice?: (notice: Notice) => void } = {},
 ): Promise<{ location: AuthLocation; previous?: AuthData }> {
-  const store = resolveAuthStore(ctx, options);
+  const resolved = resolveAuthStore(ctx, options);
+  // `cdx login --store MODE` makes the choice stick: config.toml gets that mode after the save,
+  // so the save itself neither warns about nor adds another value there.
+  const mode = resolved.mode;
+  const persist = mode.source === "option" && mode.mode !== "ephemeral" &&
+    mode.configured !== mode.mode;
+  const store = persist ? { ...resolved, mode: { ...mode, configured: mode.mode } } : resolved;
   const { withAuthLock, saveToStore } = await writing();
   const { location, previous, notices } = await withAuthLock(ctx, async () => {
     await checkpoint(ctx, "login:save");
@@ -242,6 +248,7 @@ export async function saveLogin(
       return undefined; // unreadable: nothing to revoke, the save decides the rest
     });
     const saved = await saveToStore(ctx, store, auth, { onUnreadableKeyring: "fail" });
+    if (persist) saved.notices.push(await recordStoreChoice(store.codexHome, store.mode.mode));
     return { ...saved, previous: before?.active?.auth };
   });
   tell(ctx, options, notices);

@@ -63,7 +63,7 @@ export function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
 export class DeviceLoginError extends CdxError {
   /** `hint`: what the user can do about it. */
   constructor(message: string, hint?: string) {
-    super(message, { hint });
+    super(message, { hint, errorCode: "login_failed" });
     this.name = "DeviceLoginError";
   }
 }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { CdxError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import { ensurePrivateDir, fileError, homePath } from "../fs.ts";
 import type { Notice } from "./decide.ts";
 
@@ -11,7 +11,8 @@ const HOME_HINT = "set CODEX_HOME (or --codex-home) to a directory of yours";
 
 /**
  * Checks CODEX_HOME before anything reads or writes there: a path that is a
- * file (or unreadable) is an error naming it, never "not logged in"; a
+ * file is a usage error (exit 2: a bad `--codex-home` / `CODEX_HOME` value),
+ * an unreadable one an error naming it, never "not logged in"; a
  * directory anyone may write to is a warning. A missing one is fine (read
  * commands do not create it). Returns the warning, if any.
  */
@@ -22,17 +23,15 @@ export async function checkCodexHome(codexHome: string): Promise<Notice | undefi
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     if (error instanceof Deno.errors.NotADirectory) {
-      throw new CdxError(
+      throw new UsageError(
         `CODEX_HOME ${codexHome} is not a directory (a part of its path is a file)`,
-        {
-          hint: HOME_HINT,
-        },
+        { hint: HOME_HINT },
       );
     }
     throw fileError(error, "cannot use CODEX_HOME", codexHome);
   }
   if (!info.isDirectory) {
-    throw new CdxError(`CODEX_HOME ${codexHome} is a file, not a directory`, { hint: HOME_HINT });
+    throw new UsageError(`CODEX_HOME ${codexHome} is a file, not a directory`, { hint: HOME_HINT });
   }
   if (Deno.build.os !== "windows" && info.mode !== null && (info.mode & 0o002) !== 0) {
     return {

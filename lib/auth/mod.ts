@@ -29,7 +29,7 @@ export {
   type Notice,
   resolveAuthStore,
 } from "./store.ts";
-export { type AuthData, isRevocable, resolveAuthMode } from "./auth_json.ts";
+export { type AuthData, isRevocable, lastRefreshMs, resolveAuthMode } from "./auth_json.ts";
 export { type AuthStatus, authStatus, isoMs, maskApiKey } from "./status.ts";
 export type {
   BrowserLoginCommandOptions,

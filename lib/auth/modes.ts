@@ -57,6 +57,7 @@ export function resolveStoreMode(input: {
         `Error loading configuration: ${input.config.path}: ${STORE_CONFIG_KEY} must be one of ${
           STORE_MODES.join(", ")
         }, not ${JSON.stringify(raw)}`,
+        { errorCode: "config" },
       );
     }
     configured = raw;
@@ -179,6 +180,33 @@ export async function writeStoreKeyInConfig(
     throw fileError(error, "cannot record the store choice", path);
   }
   return path;
+}
+
+/**
+ * `cdx login --store MODE`: records the choice with
+ * {@linkcode writeStoreKeyInConfig} and says so — a note, or a warning when
+ * the file could not be written (the login itself is saved by then).
+ */
+export async function recordStoreChoice(
+  codexHome: string,
+  mode: StoreMode,
+): Promise<{ level: "note" | "warning"; text: string }> {
+  const setting = `${STORE_CONFIG_KEY} = "${mode}"`;
+  try {
+    const path = await writeStoreKeyInConfig(codexHome, mode);
+    const where = path ?? configPath(codexHome);
+    return {
+      level: "note",
+      text: `saved ${setting} in ${where}: cdx and codex use this store from now on`,
+    };
+  } catch (error) {
+    return {
+      level: "warning",
+      text: `the credentials are saved, but ${setting} could not be written to config.toml (${
+        (error as Error).message
+      }); later commands use the store config.toml names unless given --store`,
+    };
+  }
 }
 
 function countOccurrences(text: string, needle: string): number {

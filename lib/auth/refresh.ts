@@ -52,8 +52,8 @@ import {
   ACCOUNT_CHANGED,
   classifyRefreshFailure,
   GENERIC_REFRESH_FAILURE,
-  LOGIN_HINT,
   needsRefresh,
+  NOT_LOGGED_IN,
   RefreshPermanentError,
   RefreshTransientError,
 } from "./refresh_policy.ts";
@@ -180,7 +180,7 @@ export async function refreshStored(
     const repaired = await applyRepairs(ctx, store, snapshot);
     const notices = repaired.notices.filter((n) => !n.steady);
     const current = repaired.active?.auth;
-    if (!current?.tokens) throw new CdxError("not logged in", { hint: LOGIN_HINT });
+    if (!current?.tokens) throw new CdxError("not logged in", NOT_LOGGED_IN);
     if ((stale.tokens?.account_id ?? null) !== (current.tokens.account_id ?? null)) {
       throw new RefreshPermanentError(ACCOUNT_CHANGED);
     }

@@ -28,11 +28,13 @@ export const ACCOUNT_CHANGED =
   "Your access token could not be refreshed because you have since logged out or signed in to another account. Please sign in again.";
 /** The hint of every permanent refresh failure. */
 export const LOGIN_HINT = "run `cdx login` to sign in again";
+/** The error options of "not logged in". */
+export const NOT_LOGGED_IN = { hint: LOGIN_HINT, errorCode: "not_logged_in" } as const;
 
 /** A refresh failure that retrying cannot fix (exit 1, "log in again"). */
 export class RefreshPermanentError extends CdxError {
   constructor(message: string, readonly code?: string) {
-    super(message, { hint: LOGIN_HINT });
+    super(message, { hint: LOGIN_HINT, errorCode: "login_expired" });
     this.name = "RefreshPermanentError";
   }
 }
@@ -40,7 +42,7 @@ export class RefreshPermanentError extends CdxError {
 /** A refresh failure that may pass (network, 5xx, 429). */
 export class RefreshTransientError extends CdxError {
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause, hint: "check the network and try again" });
+    super(message, { ...options, hint: "check the network and try again", errorCode: "network" });
     this.name = "RefreshTransientError";
   }
 }

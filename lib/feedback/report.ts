@@ -29,7 +29,7 @@ import {
 } from "./envelope.ts";
 import { uploadEnvelope, type UploadReceipt } from "./upload.ts";
 import { dirOf, fileError, writeFileAtomic } from "../fs.ts";
-import { CdxError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import type { SecretRegistry } from "../secrets.ts";
 
 /** What the user chose. */
@@ -185,14 +185,14 @@ export async function checkBundlePath(path: string): Promise<void> {
     info = await Deno.stat(dir);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      throw new CdxError(`cannot write the report to ${path}: ${dir} does not exist`, {
+      throw new UsageError(`cannot write the report to ${path}: ${dir} does not exist`, {
         hint: "create the directory first, or choose another --output",
       });
     }
     throw fileError(error, "cannot write the report", path);
   }
   if (!info.isDirectory) {
-    throw new CdxError(`cannot write the report to ${path}: ${dir} is not a directory`, {
+    throw new UsageError(`cannot write the report to ${path}: ${dir} is not a directory`, {
       hint: "choose another --output",
     });
   }

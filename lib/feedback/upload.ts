@@ -115,6 +115,7 @@ function statusError(status: number, headers: Headers, body: string, host: strin
   if (status === 413) {
     return new CdxError(`${host} rejected the report as too large (HTTP 413)${suffix}`, {
       hint: "leave the logs out with --no-logs",
+      errorCode: "server",
     });
   }
   if (status === 429) {
@@ -123,14 +124,16 @@ function statusError(status: number, headers: Headers, body: string, host: strin
       `${host} is rate-limiting reports (HTTP 429${
         retry === undefined ? "" : `, retry after ${retry} s`
       })`,
+      { errorCode: "server" },
     );
   }
   if (status === 401 || status === 403) {
     return new CdxError(`${host} refused the DSN's key (HTTP ${status})${suffix}`, {
       hint: "check CDX_FEEDBACK_DSN or feedback.dsn in config.toml",
+      errorCode: "server",
     });
   }
-  return new CdxError(`${host} answered HTTP ${status}${suffix}`);
+  return new CdxError(`${host} answered HTTP ${status}${suffix}`, { errorCode: "server" });
 }
 
 function sentryDetail(body: string): string | undefined {

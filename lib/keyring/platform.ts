@@ -24,6 +24,12 @@ export interface KeyringOptions {
   logger?: Logger;
   /** Every value loaded or saved is registered here (pass the Context's `secrets`). */
   secrets?: SecretSink;
+  /**
+   * Told when a keychain operation starts; the function it returns, when it
+   * ends. cli.ts shows a progress line for a slow one (the keychain may be
+   * asking the user to unlock it).
+   */
+  onCall?: (operation: "load" | "save" | "delete") => () => void;
 }
 
 /** The backend's name per OS, known without loading it. */
@@ -74,12 +80,22 @@ async function load(options: KeyringOptions): Promise<KeyringStore> {
 export function createPlatformKeyring(options: KeyringOptions): KeyringStore {
   let store: Promise<KeyringStore> | undefined;
   const get = () => store ??= load(options);
+  const around = async <T>(operation: "load" | "save" | "delete", call: () => Promise<T>) => {
+    const done = options.onCall?.(operation);
+    try {
+      return await call();
+    } finally {
+      done?.();
+    }
+  };
   return {
     describe: () => describeFor(options.os),
     verifiesSaves: options.verifySaves !== false,
-    load: async (service, account) => (await get()).load(service, account),
-    save: async (service, account, value) => (await get()).save(service, account, value),
-    delete: async (service, account) => (await get()).delete(service, account),
+    load: (service, account) => around("load", async () => (await get()).load(service, account)),
+    save: (service, account, value) =>
+      around("save", async () => (await get()).save(service, account, value)),
+    delete: (service, account) =>
+      around("delete", async () => (await get()).delete(service, account)),
     fits: async (service, account, value) =>
       (await (await get()).fits?.(service, account, value)) ?? true,
   };

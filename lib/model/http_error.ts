@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { CdxError } from "../errors.ts";
+import { CdxError, type ErrorCode } from "../errors.ts";
 import type { ModelAuth } from "./request.ts";
 import type { ResponseFailure } from "./events.ts";
 
@@ -52,9 +52,15 @@ export class ModelError extends CdxError {
       retryAfterMs?: number;
       hint?: string;
       cause?: unknown;
+      /** `--json`'s error code: `server` (the model answered with an error) unless given. */
+      errorCode?: ErrorCode;
     } = {},
   ) {
-    super(message, { hint: options.hint, cause: options.cause });
+    super(message, {
+      hint: options.hint,
+      cause: options.cause,
+      errorCode: options.errorCode ?? "server",
+    });
     this.name = "ModelError";
     this.status = options.status;
     this.code = options.code;
@@ -302,6 +308,7 @@ export function classifyTransportError(error: unknown, host: string): CdxError {
   );
   return new ModelError(`cannot reach the model server at ${host}: ${detail.split("\n")[0]}`, {
     retryable: true,
+    errorCode: "network",
     hint: "check your network connection and --base-url / OPENAI_BASE_URL",
     cause: error,
   });

@@ -54,7 +54,13 @@ export function decideRetry(
  */
 export function giveUpError(error: unknown, attempts: number, policy: ModelRetryPolicy): unknown {
   if (!(error instanceof ModelError) || !error.retryable) return error;
-  const options = { status: error.status, code: error.code, hint: error.hint, cause: error.cause };
+  const options = {
+    status: error.status,
+    code: error.code,
+    hint: error.hint,
+    cause: error.cause,
+    errorCode: error.errorCode,
+  };
   if (error.retryAfterMs !== undefined && error.retryAfterMs > policy.maxRetryDelayMs) {
     const seconds = Math.ceil(error.retryAfterMs / 1000);
     return new ModelError(`${error.message}; the server asks to wait ${seconds} s`, options);

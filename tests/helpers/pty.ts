@@ -100,3 +100,106 @@ export async function runCdxInPty(
   if (out.code !== 0) throw new Error(`pty driver failed: ${stderr}`);
   return JSON.parse(new TextDecoder().decode(out.stdout)) as PtyResult;
 }
+
+/** Options of {@linkcode cdxAtTerminal}. */
+export interface TerminalOptions {
+  /** The terminal's width (default: the pseudo-terminal's own, 0). */
+  columns?: number;
+  /** Redirect cdx's stdout to this file (stderr and stdin stay the terminal). */
+  stdoutTo?: string;
+}
+
+/** A cdx process at a terminal: what it showed so far, typing, and the end. */
+export interface Terminal {
+  /** Everything the terminal showed so far. */
+  screen(): string;
+  /** Types `text` (`"\x03"` is Ctrl-C). */
+  type(text: string): Promise<void>;
+  /** Resolves once `text` was shown (rejects when cdx ended first or after 60 s). */
+  shows(text: string): Promise<void>;
+  /** Waits for the end: the exit code and the whole screen. */
+  done(): Promise<{ code: number; screen: string }>;
+}
+
+/**
+ * cdx (from source, the binary's permissions) with a pseudo-terminal as its
+ * stdin, stdout and stderr, streaming what it shows, so a test can act when
+ * a line appears.
+ *
+ * @example
+ * ```ts
+ * const term = cdxAtTerminal(["logout"], env);
+ * await term.shows("Revoking");
+ * ```
+ */
+export function cdxAtTerminal(
+  args: string[],
+  env: Record<string, string>,
+  options: TerminalOptions = {},
+): Terminal {
+  const { cmd, args: pre } = cdxCommandLine();
+  const argv = options.stdoutTo === undefined ? [cmd, ...pre, ...args] : [
+    "sh",
+    "-c",
+    'out="$1"; shift; exec "$@" > "$out"',
+    "sh",
+    options.stdoutTo,
+    cmd,
+    ...pre,
+    ...args,
+  ];
+  const extra: Record<string, string> = options.columns === undefined
+    ? {}
+    : { PTY_COLUMNS: String(options.columns) };
+  const child = new Deno.Command("python3", {
+    args: [new URL("../fixtures/pty_run.py", import.meta.url).pathname, ...argv],
+    env: baseEnv({ ...env, ...extra }),
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let screen = "";
+  let ended = false;
+  const listeners = new Set<() => void>();
+  const pump = (async () => {
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      screen += chunk;
+      for (const l of listeners) l();
+    }
+    ended = true;
+    for (const l of listeners) l();
+  })();
+  const writer = child.stdin.getWriter();
+  return {
+    screen: () => screen,
+    type: (text) => writer.write(new TextEncoder().encode(text)),
+    shows(text) {
+      return new Promise<void>((resolve, reject) => {
+        const bound = AbortSignal.timeout(60_000);
+        const check = () => {
+          if (screen.includes(text)) finish();
+          else if (ended || bound.aborted) {
+            finish(new Error(`the terminal never showed ${JSON.stringify(text)}:\n${screen}`));
+          }
+        };
+        const finish = (error?: Error) => {
+          listeners.delete(check);
+          bound.removeEventListener("abort", check);
+          if (error) reject(error);
+          else resolve();
+        };
+        listeners.add(check);
+        bound.addEventListener("abort", check, { once: true });
+        check();
+      });
+    },
+    async done() {
+      const status = await child.status;
+      await pump;
+      await writer.close().catch(() => {});
+      await child.stderr.cancel();
+      return { code: status.code, screen };
+    },
+  };
+}
