@@ -8,6 +8,7 @@ import { CdxError, ExitCode } from "../lib/errors.ts";
 import { isCancellation } from "../lib/cancel.ts";
 import {
   type AuthLocation,
+  checkCodexHome,
   isRevocable,
   logoutAuth,
   type LogoutResult,
@@ -27,6 +28,8 @@ export type { LogoutOptions } from "./grammar.ts";
  * out: exit 3, with what was removed and what may remain.
  */
 export async function runLogout(ctx: Context, options: LogoutOptions): Promise<number> {
+  // A CODEX_HOME that is a file holds nothing to delete and no lock to take: say so first.
+  await checkCodexHome(ctx.globals.codexHome);
   let stored: Awaited<ReturnType<typeof storedForLogout>>;
   try {
     stored = await storedForLogout(ctx, { store: options.store });

@@ -284,6 +284,13 @@ function parseValue(name: string, option: OptionSpec, raw: string, spec: Command
     }
     return n;
   }
+  // An empty path (`--codex-home ""`, an unset variable in a script) would mean the current
+  // directory: refuse it rather than read or write credentials there.
+  if ((kind.metavar === "DIR" || kind.metavar === "FILE") && raw.trim() === "") {
+    throw new CommandLineError(`${name} needs a ${kind.metavar}, not an empty value`, {
+      path: spec.path,
+    });
+  }
   return raw;
 }
 

@@ -28,11 +28,12 @@ export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
 const SETTING_HINT =
   `set ${REQUEST_TIMEOUT_ENV}=<seconds> (or request_timeout under [cdx] in config.toml) to wait longer`;
 
-function parseSeconds(raw: unknown, where: string): number {
+function parseSeconds(raw: unknown, where: string, fix: string): number {
   const n = typeof raw === "number" ? raw : typeof raw === "string" ? Number(raw.trim()) : NaN;
   if (!Number.isFinite(n) || n <= 0 || n > 86_400) {
     throw new UsageError(
-      `${where} must be a number of seconds between 0 and 86400, not ${JSON.stringify(raw)}`,
+      `${where} must be a number of seconds above 0 and at most 86400, not ${JSON.stringify(raw)}`,
+      { hint: `${fix}, e.g. 60` },
     );
   }
   return Math.round(n * 1000);
@@ -52,13 +53,16 @@ export function requestTimeoutMs(
   fallbackMs: number = DEFAULT_REQUEST_TIMEOUT_MS,
 ): number {
   const env = ctx.env.get(REQUEST_TIMEOUT_ENV);
-  if (env !== undefined && env.trim() !== "") return parseSeconds(env, REQUEST_TIMEOUT_ENV);
+  if (env !== undefined && env.trim() !== "") {
+    return parseSeconds(env, REQUEST_TIMEOUT_ENV, `unset ${REQUEST_TIMEOUT_ENV} or set it to seconds`);
+  }
   const table = ctx.config.values.cdx;
   const value = table && typeof table === "object"
     ? (table as Record<string, unknown>).request_timeout
     : undefined;
   if (value !== undefined) {
-    return parseSeconds(value, `${ctx.config.path || "config.toml"}: [cdx] request_timeout`);
+    const where = ctx.config.path || "config.toml";
+    return parseSeconds(value, `${where}: [cdx] request_timeout`, `set it to seconds in ${where}`);
   }
   return fallbackMs;
 }

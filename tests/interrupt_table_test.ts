@@ -20,6 +20,7 @@
 import assert from "node:assert/strict";
 import { type Column, type Observation, WAIT_POINTS } from "./helpers/wait_points.ts";
 import { lastLine, normalise, recordRow } from "./helpers/edge_table.ts";
+import { pooled } from "./helpers/pool.ts";
 
 const TIMEOUT_HINT = String
   .raw`hint: set CDX_REQUEST_TIMEOUT=<seconds> \(or request_timeout under \[cdx\] in config\.toml\) to wait longer`;
@@ -173,46 +174,25 @@ Deno.test("the table lists every wait point, and every point has its expectation
   assert.deepEqual(WAIT_POINTS.map((p) => p.id).sort(), Object.keys(TABLE).sort());
 });
 
-/**
- * Every point's three runs, started on first use and run a few points at a
- * time: most of a run is waiting (for a bound, a fake, a child's start), so
- * the table costs the time of its slowest points, not of their sum.
- */
-const CONCURRENT_POINTS = 4;
-let runs: Map<string, Promise<Observation[]>> | undefined;
 const COLUMNS: Column[] = ["SIGINT", "SIGTERM", "hang"];
-
-function observed(id: string): Promise<Observation[]> {
-  if (!runs) {
-    runs = new Map();
-    const queue = [...WAIT_POINTS];
-    const settle = new Map<string, (r: Promise<Observation[]>) => void>();
-    for (const p of WAIT_POINTS) {
-      runs.set(p.id, new Promise((resolve) => settle.set(p.id, resolve)));
-    }
-    const worker = async () => {
-      for (let p = queue.shift(); p; p = queue.shift()) {
-        const point = p;
-        const result = Promise.all(COLUMNS.map((column) => point.run(column)));
-        settle.get(point.id)!(result);
-        await result.catch(() => {});
-      }
-    };
-    for (let i = 0; i < CONCURRENT_POINTS; i++) worker();
-  }
-  return runs.get(id)!;
-}
+/** Each point's three runs (independent processes, homes and fakes), four points at a time. */
+const runs = pooled(
+  WAIT_POINTS,
+  (p) => p.id,
+  4,
+  (point) => Promise.all(COLUMNS.map((column) => point.run(column))),
+);
 
 WAIT_POINTS.forEach((point, order) => {
   const expected = TABLE[point.id];
   Deno.test({
     name:
       `${point.title}: SIGINT → 130, SIGTERM → 143, nothing left behind; a hang ends at its bound (${expected.hang.bound})`,
-    // The runs are shared across these tests (see `observed`), so their ops span tests.
+    // The runs are pooled across these tests, so their ops span tests.
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {
-      const results = await observed(point.id);
+      const results = await runs.get(point.id);
       for (const [i, column] of COLUMNS.entries()) {
         await check(point.id, column, results[i], expected);
         const o = results[i];

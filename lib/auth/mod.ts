@@ -11,6 +11,7 @@ export type { AuthLocation, StoredAuth } from "./backends.ts";
 export {
   assertWritableHome,
   type AuthSnapshot,
+  checkCodexHome,
   type AuthStore,
   inspectAuth,
   type Notice,

@@ -57,6 +57,7 @@ export function resolveStoreMode(input: {
         `Error loading configuration: ${input.config.path}: ${STORE_CONFIG_KEY} must be one of ${
           STORE_MODES.join(", ")
         }, not ${JSON.stringify(raw)}`,
+        { hint: `fix ${STORE_CONFIG_KEY} in ${input.config.path} (codex reads the same key)` },
       );
     }
     configured = raw;
@@ -68,7 +69,7 @@ export function resolveStoreMode(input: {
     if (!isStoreMode(value)) {
       throw new CdxError(
         `${STORE_ENV} must be one of ${STORE_MODES.join(", ")}, not ${JSON.stringify(fromEnv)}`,
-        { exitCode: ExitCode.USAGE },
+        { exitCode: ExitCode.USAGE, hint: `unset ${STORE_ENV} or set it to one of these` },
       );
     }
     return { mode: value, source: "env", configured };
