@@ -110,6 +110,7 @@ export async function writeFileAtomic(
 
 /** A file is larger than cdx is willing to read. */
 export class FileTooLargeError extends CdxError {
+  /** `path` is `size` bytes, above `limit`. */
   constructor(readonly path: string, readonly size: number, readonly limit: number) {
     super(`${path} is too large (${size} bytes; the limit is ${limit} bytes)`, {
       hint: "this is not a file cdx or codex wrote; move it away and try again",
@@ -126,6 +127,7 @@ export interface ReadOptions {
 
 /** A path that is a FIFO, socket or device where cdx expects a file. */
 export class NotAFileError extends CdxError {
+  /** `path` exists but is not a regular file (nor a directory). */
   constructor(readonly path: string) {
     super(`${path} is not a regular file`, {
       hint: "move it away; cdx reads only regular files there (a pipe or device would block)",

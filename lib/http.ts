@@ -54,7 +54,11 @@ export function requestTimeoutMs(
 ): number {
   const env = ctx.env.get(REQUEST_TIMEOUT_ENV);
   if (env !== undefined && env.trim() !== "") {
-    return parseSeconds(env, REQUEST_TIMEOUT_ENV, `unset ${REQUEST_TIMEOUT_ENV} or set it to seconds`);
+    return parseSeconds(
+      env,
+      REQUEST_TIMEOUT_ENV,
+      `unset ${REQUEST_TIMEOUT_ENV} or set it to seconds`,
+    );
   }
   const table = ctx.config.values.cdx;
   const value = table && typeof table === "object"
@@ -78,6 +82,7 @@ export function hostOf(url: string | URL): string {
 
 /** A request that got no complete answer within its bound (exit 124). */
 export class RequestTimeoutError extends CdxError {
+  /** `host` sent no complete answer to `what` within `ms`. */
   constructor(readonly host: string, readonly what: string, readonly ms: number) {
     super(`${host} did not answer within ${formatMs(ms)} (${what})`, {
       hint: SETTING_HINT,
@@ -89,6 +94,7 @@ export class RequestTimeoutError extends CdxError {
 
 /** The connection failed (DNS, refused, reset, TLS): worth a retry. */
 export class NetworkError extends CdxError {
+  /** The connection to `host` for `what` failed; `detail` says how (secret-free). */
   constructor(readonly host: string, readonly what: string, detail: string, cause?: unknown) {
     super(`cannot reach ${host} (${what}): ${detail}`, {
       hint: "check the network connection and the server URL",
@@ -112,9 +118,13 @@ export interface BoundedFetchOptions {
 
 /** A response whose body was read whole. */
 export interface TextResponse {
+  /** The HTTP status. */
   status: number;
+  /** Whether the status is 2xx. */
   ok: boolean;
+  /** The response headers. */
   headers: Headers;
+  /** The whole body as text. */
   text: string;
   /** The body parsed as JSON, or undefined when it is not JSON. */
   json: unknown;

@@ -37,7 +37,12 @@ const COMMANDS: Array<{ id: CommandId; label: string; args: string[]; stdin?: st
   { id: "status", label: "login status", args: ["login", "status"] },
   { id: "token", label: "login token", args: ["login", "token"] },
   { id: "run", label: "run", args: ["run", "hi"] },
-  { id: "login-auto", label: "login --with-api-key", args: ["login", "--with-api-key"], stdin: NEW_KEY },
+  {
+    id: "login-auto",
+    label: "login --with-api-key",
+    args: ["login", "--with-api-key"],
+    stdin: NEW_KEY,
+  },
   {
     id: "login-keyring",
     label: "login --with-api-key --store keyring",
@@ -183,8 +188,10 @@ const STATES: State[] = [
       },
       "login-keyring": {
         code: 3,
-        says: /^error: could not save the credentials in the keychain: Secret Service is not available/m,
-        check: (cell) => assert.match(cell.authJson ?? "", new RegExp(STORED_KEY), "auth.json kept"),
+        says:
+          /^error: could not save the credentials in the keychain: Secret Service is not available/m,
+        check: (cell) =>
+          assert.match(cell.authJson ?? "", new RegExp(STORED_KEY), "auth.json kept"),
       },
       "logout": { code: 0, says: /^Successfully logged out$/m },
     },
@@ -201,7 +208,9 @@ const STATES: State[] = [
     },
     expect: {
       "status": unknown(/^Keychain: Secret Service did not answer within 3 s \(load\)$/m),
-      "token": unknown(/^error: cannot tell whether you are logged in: .*did not answer within 3 s/m),
+      "token": unknown(
+        /^error: cannot tell whether you are logged in: .*did not answer within 3 s/m,
+      ),
       "run": unknown(/^error: cannot tell whether you are logged in: .*did not answer within 3 s/m),
       "login-auto": unknown(
         /^error: could not save the credentials in the keychain: Secret Service did not answer within 3 s/m,

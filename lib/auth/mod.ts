@@ -11,8 +11,8 @@ export type { AuthLocation, StoredAuth } from "./backends.ts";
 export {
   assertWritableHome,
   type AuthSnapshot,
-  checkCodexHome,
   type AuthStore,
+  checkCodexHome,
   inspectAuth,
   type Notice,
   resolveAuthStore,

@@ -26,7 +26,9 @@ export type StoreModeSource = "option" | "env" | "config" | "default";
 
 /** The effective mode and its source. */
 export interface ResolvedStoreMode {
+  /** The mode in effect. */
   mode: StoreMode;
+  /** Where it came from: `--store`, the environment, config.toml or the default. */
   source: StoreModeSource;
   /** The config.toml value, when set (even if overridden). */
   configured?: StoreMode;

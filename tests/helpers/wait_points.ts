@@ -20,6 +20,7 @@ import { runCdxInPty } from "./pty.ts";
 import { type RecordedRequest, startCodexAuthServer } from "../fakes/codex_auth_server.ts";
 import { makeJwt } from "../fakes/codex_auth_server.ts";
 import { responseEvents, startResponsesServer } from "../fakes/responses_server.ts";
+import { silentServer } from "../fakes/raw_http.ts";
 import { chatgptAuth, serializeAuthFile } from "../../lib/auth/auth_json.ts";
 
 /** A column of the table: a signal sent while cdx waits, or no signal and a small bound. */
@@ -57,51 +58,6 @@ const KEY = "sk-proj-wait-points-0123456789abcdef";
 const RUN_BOUND_MS = 45_000;
 
 // --- fakes ---------------------------------------------------------------------------------------
-
-/** A TCP server that accepts connections, reads the request and never answers. */
-export interface SilentServer extends AsyncDisposable {
-  url: string;
-  /** Connections that sent a request so far. */
-  requests(): number;
-}
-
-/**
- * Starts a {@linkcode SilentServer} on 127.0.0.1.
- *
- * @example
- * ```ts
- * await using silent = silentServer();
- * // cdx login --issuer ${silent.url} …  → waits until its bound
- * ```
- */
-export function silentServer(): SilentServer {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns: Deno.Conn[] = [];
-  let requests = 0;
-  (async () => {
-    try {
-      for await (const conn of listener) {
-        conns.push(conn);
-        conn.read(new Uint8Array(65536)).then((n) => {
-          if (n) requests++;
-        }, () => {});
-      }
-    } catch { /* closed */ }
-  })();
-  return {
-    url: `http://127.0.0.1:${listener.addr.port}`,
-    requests: () => requests,
-    [Symbol.asyncDispose]() {
-      listener.close();
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-      }
-      return Promise.resolve();
-    },
-  };
-}
 
 /**
  * A directory with a `secret-tool` (and `dbus-send`) that never answers,
@@ -381,8 +337,8 @@ function silentPoint(p: {
         await using silent = silentServer();
         const setup: Setup = {
           args: p.args,
-          env: p.env(home, silent.url),
-          ready: () => waitFor(() => silent.requests() > 0, `the request at ${p.title}`),
+          env: p.env(home, silent.origin),
+          ready: () => silent.requested,
           requests: () => silent.requests(),
         };
         return await observe(
@@ -483,7 +439,9 @@ export const WAIT_POINTS: readonly WaitPoint[] = [
         await using _held = await holdFlock(lockPath);
         const setup: Setup = {
           args: ["login", "token"],
-          env: fileStore(home, { CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${silent.url}/oauth/token` }),
+          env: fileStore(home, {
+            CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${silent.origin}/oauth/token`,
+          }),
           ready: () => waitFor(() => flockWaiter(lockPath), "cdx queued on auth.lock"),
           requests: () => silent.requests(),
         };
@@ -603,7 +561,6 @@ export const WAIT_POINTS: readonly WaitPoint[] = [
     holds: "a model server that accepts and never answers",
     args: ["run", "hi"],
     env: (home, url) => ({ CODEX_HOME: home, OPENAI_API_KEY: KEY, OPENAI_BASE_URL: `${url}/v1` }),
-    hangArgs: ["--idle-timeout", "1"],
   }),
   {
     id: "model-stream",
