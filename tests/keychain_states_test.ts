@@ -275,7 +275,11 @@ STATES.forEach((state, stateIndex) => {
             state: state.title,
             command: `cdx ${command.label}`,
             code: cell.code,
-            outcome: normalise(said[0].replace(STORED_KEY, "sk-…"), cell.home),
+            // The whole line that says it.
+            outcome: normalise(
+              cell.output.slice(said.index).split("\n")[0].replace(STORED_KEY, "sk-…"),
+              cell.home,
+            ),
           });
         }
       } finally {

@@ -295,11 +295,11 @@ const CASES: Case[] = [
   },
   {
     mistake: "feedback --output under a file",
-    args: ["feedback", "--yes", "--output", "auth.json/report.zip"],
+    args: ["feedback", "--yes", "--output", "notes.txt/report.zip"],
     code: 1,
-    error: /auth\.json\/report\.zip/,
+    error: /^cannot write the report to notes\.txt\/report\.zip: .*notes\.txt/,
     hint: USAGE_OR_HINT,
-    prepare: (s) => writeAuth(s, apiKeyAuth),
+    prepare: (s) => Deno.writeTextFile(`${s.dir}/notes.txt`, "a file, not a directory\n"),
   },
   {
     mistake: "run -o into a missing directory",
@@ -398,14 +398,16 @@ async function runCase(c: Case): Promise<Ran> {
   }
 }
 
-const keyOf = (c: Case) => `${c.mistake} | cdx ${c.args.join(" ")}`;
+/** The command line as a user would type it (an empty argument shown as `""`). */
+const commandLine = (c: Case) => `cdx ${c.args.map((a) => a === "" ? '""' : a).join(" ")}`;
+const keyOf = (c: Case) => `${c.mistake} | ${commandLine(c)}`;
 const runnable = CASES.filter((c) => !c.needs || !SKIP[c.needs]);
 const results = pooled(runnable, keyOf, 4, runCase);
 
 CASES.forEach((c, order) => {
   const skip = c.needs ? SKIP[c.needs] : undefined;
   Deno.test({
-    name: `${c.mistake}: \`cdx ${c.args.join(" ")}\` → exit ${c.code}, one error line and a ${
+    name: `${c.mistake}: \`${commandLine(c)}\` → exit ${c.code}, one error line and a ${
       c.code === 2 ? "hint or usage line" : "hint"
     }${skip ? ` [SKIPPED: ${skip}]` : ""}`,
     ignore: !!skip,
@@ -432,7 +434,7 @@ CASES.forEach((c, order) => {
         table: "user-errors",
         order,
         case: c.mistake,
-        command: `cdx ${c.args.join(" ")}`,
+        command: commandLine(c),
         code: r.code,
         error: normalise(lines[at].slice("error: ".length)),
         hint: normalise(next.startsWith("usage: ") ? "(usage line)" : next.slice("hint: ".length)),
