@@ -2,16 +2,17 @@
  * The keychain-state table: what each command says, and its exit code, when
  * the keychain is locked, holds no item, is unavailable, or does not answer
  * — through the real CLI against a private gnome-keyring (locked through
- * its D-Bus `Lock` call) and, for the slow state, a `secret-tool` that never
- * returns.
+ * its D-Bus `Lock` call, or stopped on a bus that starts nothing) and, for
+ * the slow state, a `secret-tool` that never returns.
  *
  * - locked: never "not logged in": exit 3 with how to unlock; a login in
  *   auto mode stops, names `--store file` and writes no second copy;
  * - absent: not logged in (exit 1); a login stores the item;
- * - unavailable (no session bus): auto mode uses auth.json — a login saves
- *   there with a warning naming the file; keyring mode is exit 3;
+ * - unavailable (no session bus, or a bus without a Secret Service): auto
+ *   mode uses auth.json — a login saves there with a warning naming the
+ *   file; keyring mode is exit 3;
  * - slow: after the 3 s bound, an error naming the keychain (exit 3), never
- *   "not logged in".
+ *   "not logged in" (the fault suite's `secret-tool` shim, every call hung).
  *
  * With `CDX_EDGE_TABLE=<file>` the rows become the README's table.
  */
@@ -19,7 +20,7 @@ import assert from "node:assert/strict";
 import { hasSecretServiceTools, startSecretService } from "./helpers/secret_service.ts";
 import { runCdx } from "./helpers/cli.ts";
 import { runChild } from "./helpers/spawn.ts";
-import { hungKeychainTools } from "./helpers/wait_points.ts";
+import { hungKeychain } from "./helpers/wait_points.ts";
 import { normalise, recordRow } from "./helpers/edge_table.ts";
 import { normalStream, startResponsesServer } from "./fakes/responses_server.ts";
 import { KEYRING_SERVICE, keyringAccount } from "../lib/auth/keyring_item.ts";
@@ -109,6 +110,53 @@ async function storeItem(env: Record<string, string>, home: string): Promise<voi
   assert.equal(r.code, 0, r.stderr);
 }
 
+/**
+ * No keychain here at all: auto mode uses auth.json (where an auto login
+ * without a keychain put the login), keyring mode is exit 3.
+ */
+function unavailable(
+  id: string,
+  title: string,
+  start: () => Promise<{ env: Record<string, string> } & AsyncDisposable>,
+): State {
+  return {
+    id,
+    title,
+    async start(homes) {
+      for (const home of homes) {
+        await Deno.writeTextFile(
+          `${home}/auth.json`,
+          serializeAuthFile({ auth_mode: "apikey", OPENAI_API_KEY: STORED_KEY }),
+          { mode: 0o600 },
+        );
+      }
+      return await start();
+    },
+    expect: {
+      "status": {
+        code: 0,
+        says: /^Keychain: not available \(Secret Service is not available/m,
+        check: (cell) => assert.match(cell.output, /^Stored in: file/m),
+      },
+      "token": { code: 0, says: new RegExp(`^${STORED_KEY}$`, "m") },
+      "run": { code: 0, says: /^Hello from the fake model/m },
+      "login-auto": {
+        code: 0,
+        says: /^warning: the keychain could not be used .*; credentials saved to \S+auth\.json/m,
+        check: (cell) => assert.match(cell.authJson ?? "", new RegExp(NEW_KEY)),
+      },
+      "login-keyring": {
+        code: 3,
+        says:
+          /^error: could not save the credentials in the keychain: Secret Service is not available/m,
+        check: (cell) =>
+          assert.match(cell.authJson ?? "", new RegExp(STORED_KEY), "auth.json kept"),
+      },
+      "logout": { code: 0, says: /^Successfully logged out$/m },
+    },
+  };
+}
+
 const STATES: State[] = [
   {
     id: "locked",
@@ -157,53 +205,34 @@ const STATES: State[] = [
       "logout": { code: 0, says: /^Not logged in$/m },
     },
   },
-  {
-    id: "no-bus",
-    title: "unavailable (no session bus); the login in auth.json",
-    async start(homes) {
-      for (const home of homes) {
-        await Deno.writeTextFile(
-          `${home}/auth.json`,
-          serializeAuthFile({ auth_mode: "apikey", OPENAI_API_KEY: STORED_KEY }),
-          { mode: 0o600 },
-        );
-      }
-      return {
+  unavailable(
+    "no-bus",
+    "unavailable (no session bus); the login in auth.json",
+    () =>
+      Promise.resolve({
         env: { DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent/cdx-test-bus" },
         [Symbol.asyncDispose]: () => Promise.resolve(),
-      };
+      }),
+  ),
+  unavailable(
+    "no-provider",
+    "unavailable (a session bus, no Secret Service on it); the login in auth.json",
+    async () => {
+      // A private bus that starts nothing on demand, and its keyring daemon stopped.
+      const ss = await startSecretService({ activation: false });
+      Deno.kill(ss.keyringPid, "SIGTERM");
+      while (ss.alive()) await new Promise((r) => setTimeout(r, 20));
+      return { env: ss.env, [Symbol.asyncDispose]: () => ss.stop() };
     },
-    expect: {
-      "status": {
-        code: 0,
-        says: /^Keychain: not available \(Secret Service is not available/m,
-        check: (cell) => assert.match(cell.output, /^Stored in: file/m),
-      },
-      "token": { code: 0, says: new RegExp(`^${STORED_KEY}$`, "m") },
-      "run": { code: 0, says: /^Hello from the fake model/m },
-      "login-auto": {
-        code: 0,
-        says: /^warning: the keychain could not be used .*; credentials saved to \S+auth\.json/m,
-        check: (cell) => assert.match(cell.authJson ?? "", new RegExp(NEW_KEY)),
-      },
-      "login-keyring": {
-        code: 3,
-        says:
-          /^error: could not save the credentials in the keychain: Secret Service is not available/m,
-        check: (cell) =>
-          assert.match(cell.authJson ?? "", new RegExp(STORED_KEY), "auth.json kept"),
-      },
-      "logout": { code: 0, says: /^Successfully logged out$/m },
-    },
-  },
+  ),
   {
     id: "slow",
     title: "slow (a `secret-tool` that never returns)",
     async start() {
-      const tools = await hungKeychainTools();
+      const keychain = await hungKeychain();
       return {
-        env: { PATH: `${tools.dir}:${Deno.env.get("PATH")}` },
-        [Symbol.asyncDispose]: () => tools[Symbol.asyncDispose](),
+        env: { PATH: keychain.path },
+        [Symbol.asyncDispose]: () => keychain[Symbol.asyncDispose](),
       };
     },
     expect: {

@@ -21,6 +21,7 @@ import { type RecordedRequest, startCodexAuthServer } from "../fakes/codex_auth_
 import { makeJwt } from "../fakes/codex_auth_server.ts";
 import { responseEvents, startResponsesServer } from "../fakes/responses_server.ts";
 import { silentServer } from "../fakes/raw_http.ts";
+import { SecretToolShim } from "../faults/shim.ts";
 import { chatgptAuth, serializeAuthFile } from "../../lib/auth/auth_json.ts";
 
 /** A column of the table: a signal sent while cdx waits, or no signal and a small bound. */
@@ -60,30 +61,19 @@ const RUN_BOUND_MS = 45_000;
 // --- fakes ---------------------------------------------------------------------------------------
 
 /**
- * A directory with a `secret-tool` (and `dbus-send`) that never answers,
- * to put first on cdx's PATH. Each call touches `<dir>/called` first, so a
- * test knows cdx is inside the keychain call. cdx gives keychain children
- * a minimal environment, so the marker path is written into the script.
+ * A keychain whose tool never answers: the fault suite's `secret-tool` shim
+ * with every call hanging, first on cdx's PATH. `called()` says once cdx is
+ * inside a keychain call.
  */
-export async function hungKeychainTools(): Promise<
-  { dir: string; called(): boolean } & AsyncDisposable
+export async function hungKeychain(): Promise<
+  { path: string; called(): Promise<boolean> } & AsyncDisposable
 > {
   const dir = await Deno.makeTempDir({ prefix: "cdx-hung-keychain-" });
-  for (const tool of ["secret-tool", "dbus-send"]) {
-    // `exec` so that killing the child kills the sleep; 30 s caps an orphan's life.
-    await Deno.writeTextFile(`${dir}/${tool}`, `#!/bin/sh\n: > '${dir}/called'\nexec sleep 30\n`);
-    await Deno.chmod(`${dir}/${tool}`, 0o755);
-  }
+  const shim = await SecretToolShim.install(dir);
+  await shim.arm("*", "*", "hang");
   return {
-    dir,
-    called: () => {
-      try {
-        Deno.statSync(`${dir}/called`);
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    path: shim.path,
+    called: async () => (await shim.log()).includes("fault secret-tool"),
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
   };
 }
@@ -462,16 +452,16 @@ export const WAIT_POINTS: readonly WaitPoint[] = [
     holds: "a `secret-tool` that never returns",
     run: (column) =>
       withTempHome(async (home) => {
-        await using tools = await hungKeychainTools();
+        await using keychain = await hungKeychain();
         const setup: Setup = {
           args: ["login", "token"],
           env: {
             CODEX_HOME: home,
             CDX_CREDENTIALS_STORE: "auto",
-            PATH: `${tools.dir}:${Deno.env.get("PATH")}`,
+            PATH: keychain.path,
             DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent/bus",
           },
-          ready: () => waitFor(() => tools.called(), "the keychain call"),
+          ready: () => waitFor(() => keychain.called(), "the keychain call"),
           requests: () => 0,
         };
         // The keychain's own bound (3 s) is the hang column: no extra setting.
