@@ -8,8 +8,8 @@
  *   nothing left behind: CODEX_HOME holds exactly what it held before
  *   (credentials unchanged, no half-written or stray file; cdx.log and the
  *   lock files, which codex keeps too, aside).
- * - The hang column sends nothing: with a small bound (`CDX_REQUEST_TIMEOUT=1`,
- *   the keychain's 3 s, the lock bound, `--idle-timeout 1`, the login's
+ * - The hang column sends nothing: with a small bound (`CDX_REQUEST_TIMEOUT=2`,
+ *   the keychain's 3 s, the lock bound, `--idle-timeout 2`, the login's
  *   15 minutes scaled down) each point ends with its documented error and
  *   exit code. Input a person controls (a prompt, a stdin pipe) has no bound
  *   by design: there the column is the end of input.
@@ -26,14 +26,14 @@ const TIMEOUT_HINT = String
   .raw`hint: set CDX_REQUEST_TIMEOUT=<seconds> \(or request_timeout under \[cdx\] in config\.toml\) to wait longer`;
 const HOST = String.raw`127\.0\.0\.1:\d+`;
 
-/** A request that never answers, under `CDX_REQUEST_TIMEOUT=1`: 124, the host and what cdx was doing. */
+/** A request that never answers, under `CDX_REQUEST_TIMEOUT=2`: 124, the host and what cdx was doing. */
 function requestBound(what: string): Expectation {
   return {
-    bound: "CDX_REQUEST_TIMEOUT=1",
+    bound: "CDX_REQUEST_TIMEOUT=2",
     code: 124,
     stderr: [
       new RegExp(
-        `^error: ${HOST} did not answer within 1 s \\(${what}\\)\n${TIMEOUT_HINT}\n$`,
+        `^error: ${HOST} did not answer within 2 s \\(${what}\\)\n${TIMEOUT_HINT}\n$`,
         "m",
       ),
     ],
@@ -64,7 +64,7 @@ const TABLE: Record<string, { hang: Expectation; signal?(o: Observation): void }
   "browser-exchange": { hang: requestBound("token exchange") },
   "api-key-exchange": {
     hang: {
-      bound: "CDX_REQUEST_TIMEOUT=1; best effort",
+      bound: "CDX_REQUEST_TIMEOUT=2; best effort",
       code: 0,
       stderr: [/^Successfully logged in$/m],
       changes: ["+auth.json"],
@@ -96,11 +96,11 @@ const TABLE: Record<string, { hang: Expectation; signal?(o: Observation): void }
   },
   "revoke": {
     hang: {
-      bound: "CDX_REQUEST_TIMEOUT=1; best effort",
+      bound: "CDX_REQUEST_TIMEOUT=2; best effort",
       code: 0,
       stderr: [
         new RegExp(
-          `^warning: ${HOST} did not answer within 1 s \\(token revocation\\); the token was not revoked$`,
+          `^warning: ${HOST} did not answer within 2 s \\(token revocation\\); the token was not revoked$`,
           "m",
         ),
         /^Successfully logged out$/m,
@@ -128,7 +128,7 @@ const TABLE: Record<string, { hang: Expectation; signal?(o: Observation): void }
     hang: {
       ...requestBound("feedback upload"),
       stderr: [
-        new RegExp(`^error: .*${HOST} did not answer within 1 s \\(feedback upload\\)$`, "m"),
+        new RegExp(`^error: .*${HOST} did not answer within 2 s \\(feedback upload\\)$`, "m"),
         /the report is kept at \S+\.zip/,
       ],
     },
@@ -154,9 +154,9 @@ const TABLE: Record<string, { hang: Expectation; signal?(o: Observation): void }
   "model-connect": { hang: requestBound("model request") },
   "model-stream": {
     hang: {
-      bound: "--idle-timeout 1",
+      bound: "--idle-timeout 2",
       code: 124,
-      stderr: [/^error: no event from the model server for 1 s \(--idle-timeout\)$/m],
+      stderr: [/^error: no event from the model server for 2 s \(--idle-timeout\)$/m],
       check: (o) =>
         assert.equal(o.stdout, "partial \n", "the partial answer stays, its line ended"),
     },

@@ -17,8 +17,7 @@
 import { spawnCdx } from "./cli.ts";
 import { authorizeUrlIn, waitFor, watchCdx } from "./browser.ts";
 import { runCdxInPty } from "./pty.ts";
-import { type RecordedRequest, startCodexAuthServer } from "../fakes/codex_auth_server.ts";
-import { makeJwt } from "../fakes/codex_auth_server.ts";
+import { makeJwt, type RecordedRequest, startCodexAuthServer } from "../fakes/codex_auth_server.ts";
 import { responseEvents, startResponsesServer } from "../fakes/responses_server.ts";
 import { silentServer } from "../fakes/raw_http.ts";
 import { SecretToolShim } from "../faults/shim.ts";
@@ -54,6 +53,12 @@ export interface WaitPoint {
 }
 
 const KEY = "sk-proj-wait-points-0123456789abcdef";
+
+/**
+ * The hang column's request bound. 2 s, not 1: a login's earlier requests to
+ * the in-process fakes must still be answered within it on a loaded machine.
+ */
+export const REQUEST_BOUND = { CDX_REQUEST_TIMEOUT: "2" };
 
 /** Bound on any one observation: a point that does not end within it fails instead of hanging. */
 const RUN_BOUND_MS = 45_000;
@@ -261,7 +266,7 @@ function loginPoint(p: {
   flow: "browser" | "device";
   hang?: (r: RecordedRequest) => boolean;
   interval?: string;
-  /** Env of the hang column (default: a 1 s request bound). */
+  /** Env of the hang column (default {@linkcode REQUEST_BOUND}). */
   hangEnv?: Record<string, string>;
 }): WaitPoint {
   return {
@@ -301,7 +306,7 @@ function loginPoint(p: {
           },
           requests: seen,
         };
-        return await observe(home, setup, column, p.hangEnv ?? { CDX_REQUEST_TIMEOUT: "1" });
+        return await observe(home, setup, column, p.hangEnv ?? REQUEST_BOUND);
       }),
   };
 }
@@ -335,7 +340,7 @@ function silentPoint(p: {
           home,
           setup,
           column,
-          p.hangEnv ?? { CDX_REQUEST_TIMEOUT: "1" },
+          p.hangEnv ?? REQUEST_BOUND,
           p.hangArgs,
         );
       }),
@@ -565,7 +570,7 @@ export const WAIT_POINTS: readonly WaitPoint[] = [
           ready: (cdx) => waitFor(() => cdx.stdout().includes("partial"), "the first words"),
           requests: () => server.responseRequests().length,
         };
-        return await observe(home, setup, column, {}, ["--idle-timeout", "1"]);
+        return await observe(home, setup, column, {}, ["--idle-timeout", "2"]);
       }),
   },
 ];
