@@ -190,8 +190,9 @@ async function runCommand(
       o.stdout.writeSync(data);
     },
   };
+  // An empty CODEX_HOME is unset, as codex 0.169.0 treats it (observed), not the current dir.
   const codexHome = resolvePath(
-    parsed.codexHome ?? env.get("CODEX_HOME") ?? `${homeDir(env) ?? "."}/.codex`,
+    parsed.codexHome ?? (env.get("CODEX_HOME") || undefined) ?? `${homeDir(env) ?? "."}/.codex`,
   );
   // config.toml is read (and the TOML parser loaded) while the runtime loads.
   const configLoad = import("./lib/config.ts").then((m) => m.loadConfig(codexHome));

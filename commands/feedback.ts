@@ -215,7 +215,13 @@ class Prompter {
   /** One answer. Ctrl-C rejects with CancelledError; a closed stdin with PromptClosed. */
   async line(question: string): Promise<string> {
     await this.ctx.stderr.write(question);
-    const answer = await this.ctx.stdin.readLine?.(this.ctx.signal);
+    let answer: string | undefined;
+    try {
+      answer = await this.ctx.stdin.readLine?.(this.ctx.signal);
+    } finally {
+      // Ctrl-C or SIGTERM mid-question: end the question's line, so `interrupted` stands alone.
+      if (this.ctx.signal.aborted) await this.ctx.stderr.write("\n");
+    }
     if (this.ctx.signal.aborted) throw cancelledFrom(this.ctx.signal);
     if (answer === undefined) throw new PromptClosed();
     return answer.trim();

@@ -9,6 +9,7 @@ import { isCancellation } from "../lib/cancel.ts";
 import { startProgress } from "../lib/status_line.ts";
 import {
   type AuthLocation,
+  checkCodexHome,
   isRevocable,
   logoutAuth,
   type LogoutResult,
@@ -51,6 +52,8 @@ export interface LogoutReport {
  * report with `state: "partial"` and the error).
  */
 export async function runLogout(ctx: Context, options: LogoutOptions): Promise<number> {
+  // A CODEX_HOME that is a file holds nothing to delete and no lock to take: say so first.
+  await checkCodexHome(ctx.globals.codexHome);
   let stored: Awaited<ReturnType<typeof storedForLogout>>;
   try {
     stored = await storedForLogout(ctx, { store: options.store });

@@ -4,6 +4,7 @@
  * @module
  */
 import { CdxError } from "./errors.ts";
+import { fileError, readTextIfExists } from "./fs.ts";
 
 /** The loaded config: its path and parsed values (empty when the file is absent). */
 export interface CdxConfig {
@@ -45,19 +46,18 @@ export async function loadConfig(codexHome: string): Promise<CdxConfig> {
   const path = configPath(codexHome);
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    const read = await readTextIfExists(path);
+    if (read === undefined) return { path, values: {} };
+    text = read;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      return { path, values: {} };
-    }
+    const problem = fileError(error, "Error loading configuration", path, { dir: codexHome });
+    if (!(problem instanceof CdxError)) throw problem;
     return {
       path,
       values: {},
-      error: new CdxError(`cannot read ${path}: ${(error as Error).message}`, {
-        hint: HINT,
-        cause: error,
-        errorCode: "config",
-      }),
+      error: problem.hint
+        ? problem
+        : new CdxError(problem.message, { hint: HINT, cause: error, errorCode: "config" }),
     };
   }
   if (text.trim() === "") return { path, values: {}, text };

@@ -110,6 +110,7 @@ export async function writeFileAtomic(
 
 /** A file is larger than cdx is willing to read. */
 export class FileTooLargeError extends CdxError {
+  /** `path` is `size` bytes, above `limit`. */
   constructor(readonly path: string, readonly size: number, readonly limit: number) {
     super(`${path} is too large (${size} bytes; the limit is ${limit} bytes)`, {
       hint: "this is not a file cdx or codex wrote; move it away and try again",
@@ -125,8 +126,22 @@ export interface ReadOptions {
   maxBytes?: number;
 }
 
+/** A path that is a FIFO, socket or device where cdx expects a file. */
+export class NotAFileError extends CdxError {
+  /** `path` exists but is not a regular file (nor a directory). */
+  constructor(readonly path: string) {
+    super(`${path} is not a regular file`, {
+      hint: "move it away; cdx reads only regular files there (a pipe or device would block)",
+    });
+    this.name = "NotAFileError";
+  }
+}
+
 /**
  * Reads a text file; undefined when it (or its directory) does not exist.
+ * A FIFO, socket or device in its place is a {@linkcode NotAFileError}:
+ * opening a FIFO blocks until a writer appears, in a thread no signal can
+ * reach, so reading one would hang cdx past Ctrl-C.
  *
  * @example
  * ```ts
@@ -138,11 +153,10 @@ export async function readTextIfExists(
   options: ReadOptions = {},
 ): Promise<string | undefined> {
   try {
-    if (options.maxBytes !== undefined) {
-      const info = await Deno.stat(path);
-      if (info.size > options.maxBytes) {
-        throw new FileTooLargeError(path, info.size, options.maxBytes);
-      }
+    const info = await Deno.stat(path);
+    if (!info.isFile && !info.isDirectory) throw new NotAFileError(path);
+    if (options.maxBytes !== undefined && info.size > options.maxBytes) {
+      throw new FileTooLargeError(path, info.size, options.maxBytes);
     }
     return await Deno.readTextFile(path);
   } catch (error) {
@@ -190,7 +204,15 @@ export function osErrorCode(error: unknown): string | undefined {
  * catch (error) { throw fileError(error, "could not save the credentials", path); }
  * ```
  */
-export function fileError(error: unknown, what: string, path: string): unknown {
+export function fileError(
+  error: unknown,
+  what: string,
+  path: string,
+  options: {
+    /** The directory whose owner and mode the permission hint names (default: `path`'s). */
+    dir?: string;
+  } = {},
+): unknown {
   if (error instanceof CdxError || isCancellation(error)) return error;
   if (!(error instanceof Error) || error instanceof TypeError || error instanceof RangeError) {
     return error;
@@ -215,7 +237,9 @@ export function fileError(error: unknown, what: string, path: string): unknown {
   ) {
     return new CdxError(`${what}: permission denied on ${path}`, {
       ...base,
-      hint: `check the owner and mode of ${dirOf(path)} (cdx needs to read and write there)`,
+      hint: `check the owner and mode of ${
+        options.dir ?? dirOf(path)
+      } (cdx needs to read and write there)`,
     });
   }
   if (error instanceof Deno.errors.NotADirectory || code === "ENOTDIR") {

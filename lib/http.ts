@@ -29,11 +29,12 @@ export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
 const SETTING_HINT =
   `set ${REQUEST_TIMEOUT_ENV}=<seconds> (or request_timeout under [cdx] in config.toml) to wait longer`;
 
-function parseSeconds(raw: unknown, where: string): number {
+function parseSeconds(raw: unknown, where: string, fix: string): number {
   const n = typeof raw === "number" ? raw : typeof raw === "string" ? Number(raw.trim()) : NaN;
   if (!Number.isFinite(n) || n <= 0 || n > 86_400) {
     throw new UsageError(
-      `${where} must be a number of seconds between 0 and 86400, not ${JSON.stringify(raw)}`,
+      `${where} must be a number of seconds above 0 and at most 86400, not ${JSON.stringify(raw)}`,
+      { hint: `${fix}, e.g. 60` },
     );
   }
   return Math.round(n * 1000);
@@ -53,13 +54,20 @@ export function requestTimeoutMs(
   fallbackMs: number = DEFAULT_REQUEST_TIMEOUT_MS,
 ): number {
   const env = ctx.env.get(REQUEST_TIMEOUT_ENV);
-  if (env !== undefined && env.trim() !== "") return parseSeconds(env, REQUEST_TIMEOUT_ENV);
+  if (env !== undefined && env.trim() !== "") {
+    return parseSeconds(
+      env,
+      REQUEST_TIMEOUT_ENV,
+      `unset ${REQUEST_TIMEOUT_ENV} or set it to seconds`,
+    );
+  }
   const table = ctx.config.values.cdx;
   const value = table && typeof table === "object"
     ? (table as Record<string, unknown>).request_timeout
     : undefined;
   if (value !== undefined) {
-    return parseSeconds(value, `${ctx.config.path || "config.toml"}: [cdx] request_timeout`);
+    const where = ctx.config.path || "config.toml";
+    return parseSeconds(value, `${where}: [cdx] request_timeout`, `set it to seconds in ${where}`);
   }
   return fallbackMs;
 }
@@ -75,6 +83,7 @@ export function hostOf(url: string | URL): string {
 
 /** A request that got no complete answer within its bound (exit 124). */
 export class RequestTimeoutError extends CdxError {
+  /** `host` sent no complete answer to `what` within `ms`. */
   constructor(readonly host: string, readonly what: string, readonly ms: number) {
     super(`${host} did not answer within ${formatMs(ms)} (${what})`, {
       hint: SETTING_HINT,
@@ -86,6 +95,7 @@ export class RequestTimeoutError extends CdxError {
 
 /** The connection failed (DNS, refused, reset, TLS): worth a retry. */
 export class NetworkError extends CdxError {
+  /** The connection to `host` for `what` failed; `detail` says how (secret-free). */
   constructor(readonly host: string, readonly what: string, detail: string, cause?: unknown) {
     super(`cannot reach ${host} (${what}): ${detail}`, {
       hint: "check the network connection and the server URL",
@@ -110,9 +120,13 @@ export interface BoundedFetchOptions {
 
 /** A response whose body was read whole. */
 export interface TextResponse {
+  /** The HTTP status. */
   status: number;
+  /** Whether the status is 2xx. */
   ok: boolean;
+  /** The response headers. */
   headers: Headers;
+  /** The whole body as text. */
   text: string;
   /** The body parsed as JSON, or undefined when it is not JSON. */
   json: unknown;

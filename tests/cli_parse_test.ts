@@ -127,6 +127,7 @@ Deno.test("every mistake is a usage error naming it, with the command's usage li
     [["run", "-m", "a", "--model", "b", "hi"], /--model was given more than once/, undefined],
     [["--no-color", "--no-color", "logout"], /--no-color was given more than once/, undefined],
     [["run", "--timeout"], /^--timeout needs a value \(SECONDS\)$/, undefined],
+    [["logout", "--codex-home", " "], /^--codex-home needs a DIR, not an empty value$/, undefined],
     [["run", "--timeout", "-1", "x"], /^--timeout must be at least 0, not -1$/, undefined],
     [["run", "--timeout", "soon", "x"], /^--timeout needs a number, not "soon"$/, undefined],
     [["login", "--port", "1.5"], /^--port needs a whole number, not "1.5"$/, undefined],
@@ -178,6 +179,7 @@ function valueArbitrary(option: OptionSpec): fc.Arbitrary<string | number | true
   if (v.kind === "choice") return fc.constantFrom(...v.choices);
   if (v.kind === "number") return fc.integer({ min: v.min, max: 10_000 });
   if (v.kind === "integer") return fc.integer({ min: v.min, max: v.max });
+  // A path may not be blank (`--codex-home ""` would mean the current directory).
   if (v.kind === "path") {
     return fc.string({ minLength: 1, maxLength: 12 }).filter((s) => s.trim() !== "");
   }

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Context } from "../context.ts";
-import { CdxError } from "../errors.ts";
+import { CdxError, ExitCode } from "../errors.ts";
 import { delay } from "../cancel.ts";
 import { fetchText } from "../http.ts";
 import { normalizeIssuer } from "./endpoints.ts";
@@ -61,9 +61,9 @@ export function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** A device login failure; the command prefixes it with codex's "Error logging in with device code". */
 export class DeviceLoginError extends CdxError {
-  /** `hint`: what the user can do about it. */
-  constructor(message: string, hint?: string) {
-    super(message, { hint, errorCode: "login_failed" });
+  /** `hint`: what the user can do about it; `exitCode` 124 when the login's own deadline passed. */
+  constructor(message: string, hint?: string, exitCode?: ExitCode) {
+    super(message, { hint, exitCode, errorCode: exitCode === 124 ? "timeout" : "login_failed" });
     this.name = "DeviceLoginError";
   }
 }
@@ -174,6 +174,7 @@ export async function codexDeviceLogin(
       throw new DeviceLoginError(
         "device auth timed out after 15 minutes",
         "run `cdx login` again and approve the code sooner",
+        ExitCode.TIMEOUT,
       );
     }
     log.trace("device code pending; next poll in {ms} ms", { ms: Math.min(intervalMs, left) });

@@ -62,6 +62,6 @@ export async function assertWritableHome(codexHome: string): Promise<void> {
     await Deno.remove(probe);
   } catch (error) {
     await Deno.remove(probe).catch(() => {});
-    throw fileError(error, "cannot save credentials in CODEX_HOME", codexHome);
+    throw fileError(error, "cannot save credentials in CODEX_HOME", codexHome, { dir: codexHome });
   }
 }

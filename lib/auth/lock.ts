@@ -12,8 +12,9 @@
  *   the write itself (never across a network call), or codex's write would
  *   fail.
  *
- * Both waits are bounded and cancellable. Both files are kept after logout,
- * as codex keeps them.
+ * Both waits are bounded (2 min and 30 s: then exit 124 naming the lock
+ * file) and cancellable. Both files are kept after logout, as codex keeps
+ * them.
  *
  * @module
  */
@@ -34,6 +35,17 @@ export const WRITE_LOCK_WAIT_MS = 30_000;
 const HOLDER = "another cdx or codex process (is one stuck?)";
 
 /**
+ * Tests only: both bounds in ms, so a test can see a held lock end in its
+ * timeout without waiting two minutes.
+ */
+export const LOCK_WAIT_TEST_ENV = "CDX_TEST_LOCK_WAIT_MS";
+
+function waitMs(ctx: Pick<Context, "env">, fallback: number): number {
+  const raw = Number(ctx.env.get(LOCK_WAIT_TEST_ENV));
+  return Number.isFinite(raw) && raw > 0 ? raw : fallback;
+}
+
+/**
  * Runs `fn` holding `auth.lock` — the one way to load, decide and save
  * credentials without racing another process.
  *
@@ -43,12 +55,12 @@ const HOLDER = "another cdx or codex process (is one stuck?)";
  * ```
  */
 export function withAuthLock<T>(
-  ctx: Pick<Context, "signal" | "globals">,
+  ctx: Pick<Context, "signal" | "globals" | "env">,
   fn: () => Promise<T>,
 ): Promise<T> {
   return withFileLock(homePath(ctx.globals.codexHome, REFRESH_LOCK_FILE), fn, {
     signal: ctx.signal,
-    waitMs: AUTH_LOCK_WAIT_MS,
+    waitMs: waitMs(ctx, AUTH_LOCK_WAIT_MS),
     holder: HOLDER,
   });
 }
@@ -59,12 +71,12 @@ export function withAuthLock<T>(
  * done by Ctrl-C.
  */
 export function withWriteLock<T>(
-  ctx: Pick<Context, "signal" | "globals">,
+  ctx: Pick<Context, "signal" | "globals" | "env">,
   fn: () => Promise<T>,
 ): Promise<T> {
   return withFileLock(homePath(ctx.globals.codexHome, WRITE_LOCK_FILE), fn, {
     signal: ctx.signal,
-    waitMs: WRITE_LOCK_WAIT_MS,
+    waitMs: waitMs(ctx, WRITE_LOCK_WAIT_MS),
     holder: HOLDER,
   });
 }

@@ -69,7 +69,10 @@ function issuerUrl(value: string, source: string): string {
     url = new URL(value.trim());
   } catch { /* below */ }
   if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
-    throw new UsageError(`${source} must be an http(s) URL, not ${JSON.stringify(value)}`);
+    throw new UsageError(`${source} must be an http(s) URL, not ${JSON.stringify(value)}`, {
+      // A flag's mistake gets the usage line; a variable's needs to be named.
+      hint: source.startsWith("--") ? undefined : `unset ${source} or set it to the issuer's URL`,
+    });
   }
   if (url.search || url.hash) {
     throw new UsageError(`${source} must be an issuer URL without ?query or #fragment`);

@@ -25,6 +25,7 @@ export {
   assertWritableHome,
   type AuthSnapshot,
   type AuthStore,
+  checkCodexHome,
   inspectAuth,
   type Notice,
   resolveAuthStore,

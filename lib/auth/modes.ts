@@ -26,7 +26,9 @@ export type StoreModeSource = "option" | "env" | "config" | "default";
 
 /** The effective mode and its source. */
 export interface ResolvedStoreMode {
+  /** The mode in effect. */
   mode: StoreMode;
+  /** Where it came from: `--store`, the environment, config.toml or the default. */
   source: StoreModeSource;
   /** The config.toml value, when set (even if overridden). */
   configured?: StoreMode;
@@ -57,7 +59,10 @@ export function resolveStoreMode(input: {
         `Error loading configuration: ${input.config.path}: ${STORE_CONFIG_KEY} must be one of ${
           STORE_MODES.join(", ")
         }, not ${JSON.stringify(raw)}`,
-        { errorCode: "config" },
+        {
+          hint: `fix ${STORE_CONFIG_KEY} in ${input.config.path} (codex reads the same key)`,
+          errorCode: "config",
+        },
       );
     }
     configured = raw;
@@ -69,7 +74,7 @@ export function resolveStoreMode(input: {
     if (!isStoreMode(value)) {
       throw new CdxError(
         `${STORE_ENV} must be one of ${STORE_MODES.join(", ")}, not ${JSON.stringify(fromEnv)}`,
-        { exitCode: ExitCode.USAGE },
+        { exitCode: ExitCode.USAGE, hint: `unset ${STORE_ENV} or set it to one of these` },
       );
     }
     return { mode: value, source: "env", configured };

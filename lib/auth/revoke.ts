@@ -1,23 +1,28 @@
 /**
  * Best-effort token revocation, as codex does on logout: the refresh token
- * (or the access token when there is none), bounded to 10 s.
+ * (or the access token when there is none), bounded like every request cdx
+ * makes (10 s by default, `CDX_REQUEST_TIMEOUT` to change it). A failure —
+ * timeout included — is a {@linkcode CdxError} the caller reports as a
+ * warning; only Ctrl-C ends the command.
  *
  * @module
  */
 import type { Context } from "../context.ts";
-import { abortError, timeoutSignal } from "../cancel.ts";
+import { CdxError } from "../errors.ts";
+import { fetchText, requestTimeoutMs } from "../http.ts";
 import type { AuthData } from "./auth_json.ts";
 import { codexHeaders, tokenEndpoints } from "./endpoints.ts";
 
-/** Bound on a revoke call. */
+/** Default bound on a revoke call (`CDX_REQUEST_TIMEOUT` overrides it). */
 export const REVOKE_TIMEOUT_MS = 10_000;
 
 export { isRevocable } from "./auth_json.ts";
 
 /**
- * Revokes `auth`'s refresh token. Throws (an Error whose message holds no
- * secret) when the endpoint fails, answers non-2xx, or takes longer than
- * `timeoutMs`; a Ctrl-C rejects with CancelledError.
+ * Revokes `auth`'s refresh token. Throws a {@linkcode CdxError} (naming the
+ * host, never a secret) when the endpoint cannot be reached, answers non-2xx
+ * or does not answer within the bound (`RequestTimeoutError`); a Ctrl-C
+ * rejects with CancelledError.
  */
 export async function revokeAuth(
   ctx: Context,
@@ -43,15 +48,10 @@ export async function revokeAuth(
         .toString(),
     };
   }
-  const ms = options.timeoutMs ?? REVOKE_TIMEOUT_MS;
-  using bound = timeoutSignal(ms, ctx.signal, `token revocation timed out after ${ms / 1000} s`);
-  let res: Response;
-  try {
-    res = await ctx.fetch(endpoints.revokeUrl, { ...init, signal: bound.signal });
-    await res.body?.cancel();
-  } catch (error) {
-    if (bound.signal.aborted) throw abortError(bound.signal);
-    throw new Error(`token revocation failed: ${ctx.secrets.redact((error as Error).message)}`);
-  }
-  if (!res.ok) throw new Error(`token revocation failed with status ${res.status}`);
+  const res = await fetchText(ctx, endpoints.revokeUrl, init, {
+    what: "token revocation",
+    timeoutMs: options.timeoutMs ?? requestTimeoutMs(ctx, REVOKE_TIMEOUT_MS),
+    maxBodyBytes: 64 * 1024,
+  });
+  if (!res.ok) throw new CdxError(`token revocation failed with status ${res.status}`);
 }

@@ -17,6 +17,7 @@ import {
   tokenErrorDetail,
 } from "./device_code.ts";
 import type { IssuerMetadata } from "./endpoints.ts";
+import { ExitCode } from "../errors.ts";
 
 /** RFC 8628 §3.2 default polling interval. */
 export const DEFAULT_INTERVAL_S = 5;
@@ -112,6 +113,7 @@ export async function rfc8628Login(
     new DeviceLoginError(
       "the code expired before the login was approved",
       "run `cdx login` again and approve the new code",
+      ExitCode.TIMEOUT,
     );
   while (true) {
     const left = deadlineMs - (ctx.clock.monotonic() - started);

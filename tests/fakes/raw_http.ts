@@ -14,6 +14,8 @@ export interface RawServer extends AsyncDisposable {
   port: number;
   /** Resolves when the first request's bytes have arrived (the client is now waiting). */
   requested: Promise<void>;
+  /** Connections that have sent a request so far. */
+  requests(): number;
   close(): Promise<void>;
 }
 
@@ -22,6 +24,7 @@ function serve(answer: (conn: Deno.Conn) => Promise<void>): RawServer {
   const port = (listener.addr as Deno.NetAddr).port;
   const conns = new Set<Deno.Conn>();
   let onRequest!: () => void;
+  let requests = 0;
   const requested = new Promise<void>((resolve) => (onRequest = resolve));
   const accepting = (async () => {
     for await (const conn of listener) {
@@ -29,7 +32,10 @@ function serve(answer: (conn: Deno.Conn) => Promise<void>): RawServer {
       (async () => {
         try {
           const buf = new Uint8Array(64 * 1024);
-          if ((await conn.read(buf)) !== null) onRequest();
+          if ((await conn.read(buf)) !== null) {
+            requests++;
+            onRequest();
+          }
           await answer(conn);
         } catch { /* the client went away */ }
       })();
@@ -50,6 +56,7 @@ function serve(answer: (conn: Deno.Conn) => Promise<void>): RawServer {
     origin: `http://127.0.0.1:${port}`,
     port,
     requested,
+    requests: () => requests,
     close,
     [Symbol.asyncDispose]: close,
   };

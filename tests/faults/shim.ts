@@ -53,7 +53,7 @@ echo "$n" > "$S/count.$op"
 } >> "$S/calls.log"
 if [ -f "$S/fault" ]; then
   read fop fn fkind < "$S/fault"
-  if [ "$fop" = "$op" ] && [ "$fn" = "$n" ]; then
+  if { [ "$fop" = "$op" ] || [ "$fop" = "*" ]; } && { [ "$fn" = "$n" ] || [ "$fn" = "*" ]; }; then
     echo "fault secret-tool $op #$n $fkind" >> "$S/calls.log"
     case $fkind in
       fail) echo ${shQuote(SHIM_FAILURE_MESSAGE)} >&2; exit 1 ;;
@@ -107,8 +107,12 @@ export class SecretToolShim {
     return `${this.bin}:/usr/local/bin:/usr/bin:/bin`;
   }
 
-  /** Arms a fault for call `n` (1-based, counted from now) of `op`. */
-  async arm(op: ShimOp, n: number, kind: ShimFault): Promise<void> {
+  /**
+   * Arms a fault for call `n` (1-based, counted from now) of `op`; `"*"` for
+   * every call or every operation (`arm("*", "*", "hang")`: a keychain tool
+   * that never answers).
+   */
+  async arm(op: ShimOp | "*", n: number | "*", kind: ShimFault): Promise<void> {
     await this.resetCounts();
     await Deno.writeTextFile(`${this.state}/fault`, `${op} ${n} ${kind}\n`);
   }

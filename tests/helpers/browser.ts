@@ -153,6 +153,8 @@ export interface CdxChild {
   readonly child: Deno.ChildProcess;
   /** stderr so far. */
   stderr(): string;
+  /** stdout so far. */
+  stdout(): string;
   /** Waits for the authorize URL on stderr. */
   authorizeUrl(): Promise<string>;
   /** Waits for the exit; all of stdout and stderr. */
@@ -173,6 +175,7 @@ export function watchCdx(child: Deno.ChildProcess): CdxChild {
   return {
     child,
     stderr: () => err,
+    stdout: () => out,
     authorizeUrl: () => waitFor(() => authorizeUrlIn(err), "the authorize URL on stderr"),
     async done() {
       const status = await child.status;

@@ -9,10 +9,14 @@
  */
 import { baseEnv, cdxCommandLine } from "./cli.ts";
 
-/** One step: wait until `wait` appears (after the previous match), then type `send`. */
+/**
+ * One step: wait until `wait` appears (after the previous match), then type
+ * `send` or send the signal `kill` to cdx (as another process would).
+ */
 export interface PtyStep {
   wait?: string;
   send?: string;
+  kill?: "SIGINT" | "SIGTERM";
 }
 
 /** What the terminal showed and how the command ended. */
@@ -22,16 +26,19 @@ export interface PtyResult {
   output: string;
   /** Set when a step's text did not appear within the bound. */
   timedOutWaitingFor?: string;
+  /** From the last step's keystroke or signal to the exit, ms (measured by the driver). */
+  exitMs: number;
 }
 
 const DRIVER = String.raw`
-import json, os, pty, select, sys, time
+import json, os, pty, select, signal, sys, time
 argv, env, steps, bound = json.loads(sys.argv[1])
 pid, fd = pty.fork()
 if pid == 0:
     os.execve(argv[0], argv, env)
 out = b""
 seen = 0
+acted = time.monotonic()
 deadline = time.time() + bound
 result = {}
 def pump(timeout):
@@ -59,10 +66,14 @@ for step in steps:
             break
         seen = at + len(text.encode())
     if step.get("send") is not None:
+        acted = time.monotonic()
         try:
             os.write(fd, step["send"].encode())
         except OSError:
             pass
+    if step.get("kill") is not None:
+        acted = time.monotonic()
+        os.kill(pid, getattr(signal, step["kill"]))
 while alive and time.time() < deadline:
     alive = pump(deadline - time.time())
 if alive:
@@ -70,6 +81,7 @@ if alive:
     os.kill(pid, 9)
     result.setdefault("timedOutWaitingFor", "exit")
 _, status = os.waitpid(pid, 0)
+result["exitMs"] = (time.monotonic() - acted) * 1000
 result["code"] = os.waitstatus_to_exitcode(status)
 result["output"] = out.decode("utf-8", "replace")
 print(json.dumps(result))
