@@ -147,7 +147,7 @@ const TABLE: Record<string, { hang: Expectation; signal?(o: Observation): void }
   "api-key-stdin": {
     hang: {
       bound: "none (the input is the user's); end of input",
-      code: 1,
+      code: 2,
       stderr: [/^error: No API key provided via stdin\.$/m],
     },
   },

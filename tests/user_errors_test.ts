@@ -114,7 +114,7 @@ const CASES: Case[] = [
     mistake: "CODEX_HOME is a file",
     args,
     stdin: args.includes("--with-api-key") ? KEY : undefined,
-    code: 1,
+    code: 2,
     error: HOME_IS_FILE,
     hint: SET_HOME,
     prepare: homeIsFile,
@@ -123,7 +123,7 @@ const CASES: Case[] = [
     mistake: "a part of CODEX_HOME's path is a file",
     args: ["login", "--with-api-key"],
     stdin: KEY,
-    code: 1,
+    code: 2,
     error: /CODEX_HOME \S+ is not a directory \(a part of its path is a file\)$/,
     hint: SET_HOME,
     async prepare(s) {
@@ -167,7 +167,7 @@ const CASES: Case[] = [
     mistake: "an empty --codex-home",
     args: ["login", "status", "--codex-home", ""],
     code: 2,
-    error: /^--codex-home needs a DIR, not an empty value$/,
+    error: /^--codex-home needs a path \(DIR\), not an empty string$/,
   },
   ...[["login", "token"], ["run", "hi"]].map((args): Case => ({
     mistake: "config.toml with a syntax error",
@@ -288,7 +288,7 @@ const CASES: Case[] = [
   {
     mistake: "feedback --output into a missing directory",
     args: ["feedback", "--yes", "--output", "/nonexistent-cdx-dir/report.zip"],
-    code: 1,
+    code: 2,
     error:
       /^cannot write the report to \/nonexistent-cdx-dir\/report\.zip: \/nonexistent-cdx-dir does not exist$/,
     hint: /^create the directory first, or choose another --output$/,
@@ -296,7 +296,7 @@ const CASES: Case[] = [
   {
     mistake: "feedback --output under a file",
     args: ["feedback", "--yes", "--output", "notes.txt/report.zip"],
-    code: 1,
+    code: 2,
     error: /^cannot write the report to notes\.txt\/report\.zip: .*notes\.txt/,
     hint: USAGE_OR_HINT,
     prepare: (s) => Deno.writeTextFile(`${s.dir}/notes.txt`, "a file, not a directory\n"),
