@@ -23,8 +23,11 @@
  * exchange or {@linkcode CodexAuthServer.mintTokens}) starts a *grant*; a
  * refresh answers with a new refresh token and retires the old one; a
  * retired refresh token sent again is answered `refresh_token_reused` and
- * revokes the whole grant (its current token stops working too), and a
- * revoked or unknown token is `refresh_token_invalidated`. So "a credential
+ * (option `onReuse`, default `"revoke-grant"`) revokes the whole grant (its
+ * current token stops working too) as RFC 9700 §4.14.2 recommends, or only
+ * rejects that request (`"reject"`: the grant's current token still works,
+ * the behaviour issue 10 describes for OpenAI's issuer); a revoked or unknown
+ * token is `refresh_token_invalidated`. So "a credential
  * was lost" is measurable: {@linkcode CodexAuthServer.accepts} says whether
  * the issuer would still refresh a stored token.
  * - no OIDC discovery (404), so cdx uses codex's flow against it.
@@ -48,6 +51,9 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   body: string;
 }
+
+/** See {@linkcode CodexAuthServerOptions.onReuse}. */
+export type ReusePolicy = "revoke-grant" | "reject";
 
 /** Options of {@linkcode startCodexAuthServer}. */
 export interface CodexAuthServerOptions {
@@ -78,6 +84,8 @@ export interface CodexAuthServerOptions {
   hang?: (request: RecordedRequest) => boolean;
   /** Answer the API-key token exchange with this status instead of a key. */
   apiKeyExchangeStatus?: number;
+  /** What a reused (rotated) refresh token does: revoke its grant (default) or only fail. */
+  onReuse?: ReusePolicy;
   /** Claims put in id tokens. */
   email?: string;
   plan?: string;
@@ -137,8 +145,10 @@ export interface CodexAuthServer {
   readonly currentRefreshToken: string | undefined;
   /** The access token of every successful refresh answer, in order. */
   readonly refreshAnswers: readonly string[];
-  /** Refresh requests answered `refresh_token_reused` (each revoked its grant). */
+  /** Refresh requests answered `refresh_token_reused` (under `revoke-grant` each revoked its grant). */
   readonly reuseCount: number;
+  /** Changes what a reused refresh token does from now on. */
+  setReusePolicy(policy: ReusePolicy): void;
   /** Whether a refresh with `refreshToken` would succeed now (the current token of a live grant). */
   accepts(refreshToken: string | undefined): boolean;
   /** Every token and code this server handed out (for leak searches). */
@@ -168,6 +178,18 @@ export interface CodexAuthServer {
    * its disk). Once.
    */
   beforeRefreshWith(refreshToken: string, hook: () => Promise<void> | void): void;
+  /**
+   * Holds refresh requests that send `refreshToken` until `count` of them
+   * have arrived (or `boundMs` passed), then answers the one `first` picks
+   * first, the others in arrival order: forces two clients' refreshes of the
+   * same token to overlap and chooses who wins. Once.
+   */
+  overlapRefreshesWith(
+    refreshToken: string,
+    count: number,
+    boundMs: number,
+    first?: (request: RecordedRequest) => boolean,
+  ): void;
   /** Answers revocations with this status (and optional delay). */
   failRevoke(status: number, delayMs?: number): void;
   /** Mints a fresh token set (as a login would) and makes its refresh token current. */
@@ -261,8 +283,10 @@ export function startCodexAuthServer(
   let currentRefresh: string | undefined;
   let currentAccess: string | undefined;
   let reuseCount = 0;
+  let reusePolicy: ReusePolicy = options.onReuse ?? "revoke-grant";
   const refreshAnswers: string[] = [];
   const refreshHooks = new Map<string, () => Promise<void> | void>();
+  const overlaps = new Map<string, (request: RecordedRequest) => Promise<void>>();
   let accessTtl = options.accessTokenTtlS ?? 3600;
   // Grants: each refresh token maps to its grant; a grant knows its current token.
   interface Grant {
@@ -498,6 +522,7 @@ export function startCodexAuthServer(
         return json(400, { error: "unsupported_grant_type" });
       }
       if (options.refreshDelayMs) await new Promise((r) => setTimeout(r, options.refreshDelayMs));
+      await overlaps.get(parsed.refresh_token)?.(recorded);
       const hook = refreshHooks.get(parsed.refresh_token);
       if (hook) {
         refreshHooks.delete(parsed.refresh_token);
@@ -524,8 +549,8 @@ export function startCodexAuthServer(
         });
       }
       if (grant.current !== parsed.refresh_token) {
-        // Reuse of a rotated token: a real issuer assumes theft and revokes the grant.
-        grant.revoked = true;
+        // Reuse of a rotated token: a strict issuer assumes theft and revokes the grant.
+        if (reusePolicy === "revoke-grant") grant.revoked = true;
         reuseCount++;
         return json(401, { error: { code: "refresh_token_reused", message: "already used" } });
       }
@@ -583,6 +608,9 @@ export function startCodexAuthServer(
           get reuseCount() {
             return reuseCount;
           },
+          setReusePolicy: (policy) => {
+            reusePolicy = policy;
+          },
           accepts,
           issuedSecrets: () => [...issued],
           setAccessTokenTtl: (seconds) => {
@@ -596,6 +624,26 @@ export function startCodexAuthServer(
           },
           beforeRefreshWith: (refreshToken, hook) => {
             refreshHooks.set(refreshToken, hook);
+          },
+          overlapRefreshesWith: (refreshToken, count, boundMs, first) => {
+            const held: Array<{ request: RecordedRequest; go: () => void }> = [];
+            const releaseAll = () => {
+              clearTimeout(timer);
+              overlaps.delete(refreshToken);
+              // The one `first` picks is answered first (each waiter resumes in this order).
+              const order = [
+                ...held.filter((h) => first?.(h.request)),
+                ...held.filter((h) => !first?.(h.request)),
+              ];
+              for (const h of order.splice(0)) h.go();
+              held.length = 0;
+            };
+            const timer = setTimeout(releaseAll, boundMs);
+            overlaps.set(refreshToken, (request) => {
+              const wait = new Promise<void>((go) => held.push({ request, go }));
+              if (held.length >= count) releaseAll();
+              return wait;
+            });
           },
           answerRefreshWith: (refreshToken, answer) => {
             overrides.set(refreshToken, answer);

@@ -813,7 +813,11 @@ export const ROWS: Array<[string, string]> = [
   ],
   [
     "race",
-    "3 `cdx login token` and a `codex exec` (0.169.0) refreshing the same expired token at once (file and keychain)",
+    "3 `cdx login token` and a `codex exec` (0.169.0) refreshing the same expired token at once (file and keychain); the issuer rejects a reused refresh token",
+  ],
+  [
+    "race-strict",
+    "the same race, the issuer revoking the whole grant when a rotated refresh token comes back (RFC 9700 §4.14.2)",
   ],
 ];
 
