@@ -127,7 +127,11 @@ Deno.test("every mistake is a usage error naming it, with the command's usage li
     [["run", "-m", "a", "--model", "b", "hi"], /--model was given more than once/, undefined],
     [["--no-color", "--no-color", "logout"], /--no-color was given more than once/, undefined],
     [["run", "--timeout"], /^--timeout needs a value \(SECONDS\)$/, undefined],
-    [["logout", "--codex-home", " "], /^--codex-home needs a path \(DIR\), not an empty string$/, undefined],
+    [
+      ["logout", "--codex-home", " "],
+      /^--codex-home needs a path \(DIR\), not an empty string$/,
+      undefined,
+    ],
     [["run", "--timeout", "-1", "x"], /^--timeout must be at least 0, not -1$/, undefined],
     [["run", "--timeout", "soon", "x"], /^--timeout needs a number, not "soon"$/, undefined],
     [["login", "--port", "1.5"], /^--port needs a whole number, not "1.5"$/, undefined],
