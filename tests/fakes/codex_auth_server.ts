@@ -286,7 +286,7 @@ export function startCodexAuthServer(
   let reusePolicy: ReusePolicy = options.onReuse ?? "revoke-grant";
   const refreshAnswers: string[] = [];
   const refreshHooks = new Map<string, () => Promise<void> | void>();
-  const overlaps = new Map<string, (request: RecordedRequest) => Promise<void>>();
+  const overlaps = new Map<string, (request: RecordedRequest) => Promise<() => void>>();
   let accessTtl = options.accessTokenTtlS ?? 3600;
   // Grants: each refresh token maps to its grant; a grant knows its current token.
   interface Grant {
@@ -522,49 +522,54 @@ export function startCodexAuthServer(
         return json(400, { error: "unsupported_grant_type" });
       }
       if (options.refreshDelayMs) await new Promise((r) => setTimeout(r, options.refreshDelayMs));
-      await overlaps.get(parsed.refresh_token)?.(recorded);
-      const hook = refreshHooks.get(parsed.refresh_token);
-      if (hook) {
-        refreshHooks.delete(parsed.refresh_token);
-        await hook();
-      }
-      const override = overrides.get(parsed.refresh_token);
-      overrides.delete(parsed.refresh_token);
-      const failure = override?.fail ??
-        (refreshFailure && refreshFailure.times > 0 ? refreshFailure : undefined);
-      if (failure) {
-        if (failure === refreshFailure) refreshFailure!.times--;
-        if (typeof failure.body === "string") {
-          return new Response(failure.body, {
-            status: failure.status,
-            headers: { "content-type": "text/html" },
+      // Overlapping refreshes of one token are answered one at a time, in the chosen order.
+      const done = await overlaps.get(parsed.refresh_token)?.(recorded);
+      try {
+        const hook = refreshHooks.get(parsed.refresh_token);
+        if (hook) {
+          refreshHooks.delete(parsed.refresh_token);
+          await hook();
+        }
+        const override = overrides.get(parsed.refresh_token);
+        overrides.delete(parsed.refresh_token);
+        const failure = override?.fail ??
+          (refreshFailure && refreshFailure.times > 0 ? refreshFailure : undefined);
+        if (failure) {
+          if (failure === refreshFailure) refreshFailure!.times--;
+          if (typeof failure.body === "string") {
+            return new Response(failure.body, {
+              status: failure.status,
+              headers: { "content-type": "text/html" },
+            });
+          }
+          return json(failure.status, failure.body);
+        }
+        const grant = grantOf.get(parsed.refresh_token);
+        if (!grant || grant.revoked) {
+          return json(401, {
+            error: { code: "refresh_token_invalidated", message: "refresh token revoked" },
           });
         }
-        return json(failure.status, failure.body);
+        if (grant.current !== parsed.refresh_token) {
+          // Reuse of a rotated token: a strict issuer assumes theft and revokes the grant.
+          if (reusePolicy === "revoke-grant") grant.revoked = true;
+          reuseCount++;
+          return json(401, { error: { code: "refresh_token_reused", message: "already used" } });
+        }
+        refreshCount++;
+        const tokens = mint(accessTtl, grant);
+        if (override?.pad) {
+          const { field, bytes } = override.pad;
+          const padded = { ...tokens };
+          padded[field] = `${tokens[field]}${"x".repeat(bytes)}`;
+          refreshAnswers.push(padded.access_token);
+          return json(200, remember(padded, grant));
+        }
+        refreshAnswers.push(tokens.access_token);
+        return json(200, tokens);
+      } finally {
+        done?.();
       }
-      const grant = grantOf.get(parsed.refresh_token);
-      if (!grant || grant.revoked) {
-        return json(401, {
-          error: { code: "refresh_token_invalidated", message: "refresh token revoked" },
-        });
-      }
-      if (grant.current !== parsed.refresh_token) {
-        // Reuse of a rotated token: a strict issuer assumes theft and revokes the grant.
-        if (reusePolicy === "revoke-grant") grant.revoked = true;
-        reuseCount++;
-        return json(401, { error: { code: "refresh_token_reused", message: "already used" } });
-      }
-      refreshCount++;
-      const tokens = mint(accessTtl, grant);
-      if (override?.pad) {
-        const { field, bytes } = override.pad;
-        const padded = { ...tokens };
-        padded[field] = `${tokens[field]}${"x".repeat(bytes)}`;
-        refreshAnswers.push(padded.access_token);
-        return json(200, remember(padded, grant));
-      }
-      refreshAnswers.push(tokens.access_token);
-      return json(200, tokens);
     }
     if (path === "/oauth/revoke") {
       const parsed = JSON.parse(body || "{}");
@@ -626,23 +631,24 @@ export function startCodexAuthServer(
             refreshHooks.set(refreshToken, hook);
           },
           overlapRefreshesWith: (refreshToken, count, boundMs, first) => {
-            const held: Array<{ request: RecordedRequest; go: () => void }> = [];
+            const held: Array<{ request: RecordedRequest; go: (done: () => void) => void }> = [];
             const releaseAll = () => {
               clearTimeout(timer);
               overlaps.delete(refreshToken);
-              // The one `first` picks is answered first (each waiter resumes in this order).
+              // The one `first` picks is answered first; each next one when the previous is done.
               const order = [
                 ...held.filter((h) => first?.(h.request)),
                 ...held.filter((h) => !first?.(h.request)),
               ];
-              for (const h of order.splice(0)) h.go();
               held.length = 0;
+              const next = (i: number) => order[i]?.go(() => next(i + 1));
+              next(0);
             };
             const timer = setTimeout(releaseAll, boundMs);
             overlaps.set(refreshToken, (request) => {
-              const wait = new Promise<void>((go) => held.push({ request, go }));
+              const turn = new Promise<() => void>((go) => held.push({ request, go }));
               if (held.length >= count) releaseAll();
-              return wait;
+              return turn;
             });
           },
           answerRefreshWith: (refreshToken, answer) => {

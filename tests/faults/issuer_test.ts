@@ -63,3 +63,40 @@ Deno.test("strict issuer: a revoked refresh token kills its grant", async () => 
     "refresh_token_invalidated",
   );
 });
+
+Deno.test("issuer with onReuse 'reject': a reused token fails, the grant's current token still works", async () => {
+  await using issuer = await startCodexAuthServer({ onReuse: "reject" });
+  const first = issuer.mintTokens();
+  const rotated = await refresh(issuer.url, first.refresh_token);
+  assert.equal(rotated.status, 200);
+  const reused = await refresh(issuer.url, first.refresh_token);
+  assert.equal(reused.status, 401);
+  assert.equal(reused.body.error.code, "refresh_token_reused");
+  assert.equal(issuer.reuseCount, 1);
+  assert.ok(issuer.accepts(rotated.body.refresh_token), "the grant lives on");
+  assert.equal((await refresh(issuer.url, rotated.body.refresh_token)).status, 200);
+});
+
+Deno.test("overlapRefreshesWith holds both refreshes of one token and answers the chosen one first", async () => {
+  await using issuer = await startCodexAuthServer({ onReuse: "reject" });
+  const first = issuer.mintTokens();
+  const send = (agent: string) =>
+    fetch(`${issuer.url}/oauth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "user-agent": agent },
+      body: JSON.stringify({ grant_type: "refresh_token", refresh_token: first.refresh_token }),
+    }).then(async (res) => ({ agent, status: res.status, body: await res.json() }));
+  // The later arrival is picked to win: the earlier one is held until it comes.
+  issuer.overlapRefreshesWith(
+    first.refresh_token,
+    2,
+    30_000,
+    (r) => r.headers["user-agent"] === "late",
+  );
+  const early = send("early");
+  const late = send("late");
+  const [a, b] = await Promise.all([early, late]);
+  assert.equal(b.status, 200, "the chosen request rotated the token");
+  assert.equal(a.status, 401);
+  assert.equal(a.body.error.code, "refresh_token_reused");
+});
