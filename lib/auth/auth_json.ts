@@ -3,34 +3,52 @@
  * `auth_mode` resolution, pretty JSON without a trailing newline, unknown
  * fields kept. Plus the legacy `device_code_tokens.json` reader.
  *
+ * It is longer than 300 lines because the record's types, its codex-exact
+ * serialization and parsing are one data model, read and written together.
+ *
  * @module
  */
 import { CdxError } from "../errors.ts";
 
 /** `tokens.oauth_provenance` (codex 0.169.0): who issued the tokens. */
 export interface OAuthProvenance {
+  /** Issuer URL that granted the tokens; refresh and revoke go to its endpoints. */
   issuer: string;
+  /** OAuth client id the tokens were issued to (sent with refresh and revoke). */
   client_id: string;
+  /** Other keys a newer codex may add; kept when cdx rewrites the record. */
   [key: string]: unknown;
 }
 
 /** `tokens` of a ChatGPT login. */
 export interface TokenData {
+  /** Raw OpenID Connect ID token (JWT) carrying the email, plan and account claims. */
   id_token: string;
+  /** Bearer access token (JWT); its `exp` decides when a refresh is due. */
   access_token: string;
+  /** Opaque refresh token, exchanged at the issuer for new tokens. */
   refresh_token: string;
+  /** ChatGPT account id (ID token claim `chatgpt_account_id`), null if unknown; kept by refresh. */
   account_id?: string | null;
+  /** Who issued the tokens; absent in files written before codex 0.169.0. */
   oauth_provenance?: OAuthProvenance;
+  /** Opaque 43-char base64url value codex 0.169.0 device login writes; treated as a secret. */
   login_owner_id?: string;
+  /** Other token fields a newer codex may add; kept on rewrite. */
   [key: string]: unknown;
 }
 
 /** The content of auth.json (and of the keychain item). Unknown keys are kept. */
 export interface AuthData {
+  /** `"apikey"`, `"chatgpt"` or a newer codex mode; when absent see {@linkcode resolveAuthMode}. */
   auth_mode?: string;
+  /** The API key in API-key mode; written as `null` in ChatGPT mode. */
   OPENAI_API_KEY?: string | null;
+  /** The OAuth tokens of a ChatGPT login; absent in API-key mode. */
   tokens?: TokenData;
+  /** When the tokens were last refreshed, RFC 3339 UTC with nanoseconds; absent in API-key mode. */
   last_refresh?: string;
+  /** Other top-level keys (e.g. `agent_identity`); kept on rewrite. */
   [key: string]: unknown;
 }
 
@@ -43,7 +61,9 @@ export type AuthLocation =
 
 /** A credential and where it is. */
 export interface StoredAuth {
+  /** The parsed record. */
   auth: AuthData;
+  /** The keychain item or file it was read from (or saved to). */
   location: AuthLocation;
 }
 
@@ -109,6 +129,7 @@ export function serializeAuthCompact(auth: AuthData): string {
 
 /** auth.json (or keychain value) is not what codex writes. */
 export class AuthFormatError extends CdxError {
+  /** `message` names the file or keychain item and what is wrong, never its content. */
   constructor(message: string) {
     super(message, {
       hint: "fix or remove the file (or keychain item), then run `cdx login` again",

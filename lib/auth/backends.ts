@@ -27,10 +27,12 @@ export { FileBackend, type Rescue, RESCUE_PREFIX, RescueFile } from "./file_back
 
 export type { AuthLocation, StoredAuth } from "./auth_json.ts";
 
-type Ctx = Pick<Context, "secrets" | "signal">;
+/** What every backend needs: the secret registry (what it reads is masked) and the signal. */
+export type Ctx = Pick<Context, "secrets" | "signal">;
 
 /** The codex keychain item of one CODEX_HOME. */
 export class KeyringBackend {
+  /** The item of `codexHome` (absolute) in the keychain `ctx.keyring()` returns when asked. */
   constructor(readonly ctx: Ctx & Pick<Context, "keyring">, readonly codexHome: string) {}
 
   /** The keychain; throws KeyringUnavailableError when there is none. */
@@ -114,6 +116,7 @@ const memories = new WeakMap<object, Map<string, AuthData>>();
 
 /** Credentials kept in this process only (`ephemeral`). */
 export class MemoryBackend {
+  /** The copy of `codexHome`, kept per Context (keyed by its secret registry), never on disk. */
   constructor(readonly ctx: Ctx, readonly codexHome: string) {}
 
   #map(): Map<string, AuthData> {

@@ -39,7 +39,8 @@ const writing = () =>
   ) => ({ ...lock, ...repair, ...save }));
 const refreshing = () => import("./refresh.ts");
 
-type AuthContext = Context;
+/** What the credential functions take: the whole Context (they may refresh, save and print). */
+export type AuthContext = Context;
 
 /** The credential for one model request. */
 export type RequestAuth =
@@ -48,6 +49,7 @@ export type RequestAuth =
 
 /** Options shared by the functions that use stored credentials. */
 export interface UseOptions {
+  /** The `--store` mode; undefined uses the environment, config.toml or `auto`. */
   store?: StoreMode;
   /** Refresh retry tuning (tests). */
   refresh?: RefreshRequestOptions;
@@ -259,6 +261,7 @@ export async function saveLogin(
 export interface LogoutResult {
   /** The credentials that were stored (for the revoke), when they could be read. */
   auth?: AuthData;
+  /** Every copy that was deleted (memory, keychain item, files). */
   removed: AuthLocation[];
   /** Copies that may remain, and why. */
   problems: string[];

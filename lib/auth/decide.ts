@@ -31,7 +31,9 @@ export type Repair =
 
 /** A message for the user; the command decides where it goes. */
 export interface Notice {
+  /** Printed as the `warning:` or `note:` prefix. */
   level: "warning" | "note";
+  /** One line, without the prefix; may name paths, never a secret. */
   text: string;
   /** Describes a lasting state rather than something that just happened: `login status` shows it, other commands do not repeat it on every run. */
   steady?: boolean;
@@ -39,32 +41,43 @@ export interface Notice {
 
 /** Everything {@linkcode inspectAuth} found. */
 export interface AuthSnapshot {
+  /** The effective store mode and where it came from. */
   mode: ResolvedStoreMode;
   /** The credentials commands would use; undefined when none (or unknown). */
   active?: StoredAuth;
+  /** How the keychain answered (`unused` outside `keyring` and `auto`). */
   keyring: KeyringRead;
   /** auth.json (or the legacy file). */
   file?: StoredAuth;
   /** auth.json could not be used (corrupt, unreadable) while another copy could. */
   fileProblem?: CdxError;
+  /** Temp files left by writes that did not finish (none in `ephemeral` mode). */
   rescues: Rescue[];
   /** Whether the login state is unknown (the keychain could not be read and nothing else decides). */
   unknown: boolean;
+  /** What a write-capable command would repair, in order; `login status` only reports them. */
   repairs: Repair[];
+  /** Messages for the user about what was found. */
   notices: Notice[];
 }
 
 /** What {@linkcode decideAuth} decides from. */
 export interface AuthReads {
+  /** The effective store mode. */
   mode: ResolvedStoreMode;
+  /** How the keychain answered. */
   keyring: KeyringRead;
+  /** auth.json (or the legacy file), when it holds credentials. */
   file?: StoredAuth;
+  /** Why auth.json could not be used (corrupt, unreadable). */
   fileProblem?: CdxError;
+  /** Temp files left by writes that did not finish. */
   rescues: Rescue[];
   /** auth.json's mode bits when group/others may read it. */
   looseMode?: number;
   /** false when the file copy does not fit one keychain item codex reads: it stays a file. */
   fileFitsKeyring?: boolean;
+  /** This process's copy (only read in `ephemeral` mode). */
   memory?: StoredAuth;
 }
 

@@ -11,7 +11,9 @@ export const API_KEY_ENV = ["CODEX_API_KEY", "OPENAI_API_KEY"] as const;
 
 /** An API key found in the environment, and the variable it came from. */
 export interface EnvApiKey {
+  /** The variable that held it (for messages; the value is never printed). */
   name: typeof API_KEY_ENV[number];
+  /** The key, trimmed and non-empty; registered as a secret. */
   value: string;
 }
 

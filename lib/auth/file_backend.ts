@@ -30,13 +30,15 @@ import {
   type StoredAuth,
 } from "./auth_json.ts";
 
-type Ctx = Pick<Context, "secrets" | "signal">;
+/** What a file backend needs: the secret registry (what it reads is masked) and the signal. */
+export type Ctx = Pick<Context, "secrets" | "signal">;
 
 /** Prefix of the temp files auth.json is written through (`auth.json.tmp-<pid>-<hex>`). */
 export const RESCUE_PREFIX = `${AUTH_FILE}.tmp-`;
 
 /** A temp file left by a process that died while writing auth.json. */
 export interface Rescue {
+  /** Absolute path of the temp file (`auth.json.tmp-<pid>-<hex>`). */
   path: string;
   /** Its credentials, when it holds a complete record. */
   auth?: AuthData;
@@ -44,9 +46,12 @@ export interface Rescue {
 
 /** auth.json and the legacy token file of one CODEX_HOME. */
 export class FileBackend {
+  /** `<codexHome>/auth.json`. */
   readonly authPath: string;
+  /** `<codexHome>/device_code_tokens.json`, read (and removed) but never written. */
   readonly legacyPath: string;
 
+  /** The files of `codexHome` (an absolute path); nothing is read until asked. */
   constructor(readonly ctx: Ctx, readonly codexHome: string) {
     this.authPath = homePath(codexHome, AUTH_FILE);
     this.legacyPath = homePath(codexHome, LEGACY_TOKEN_FILE);
@@ -204,6 +209,7 @@ async function writePadded(file: Deno.FsFile, text: string, size: number): Promi
 
 /** A reserved temp file (see {@linkcode FileBackend.reserveRescue}). */
 export class RescueFile {
+  /** A reservation of `size` bytes at `path`, made by `reserveRescue`. */
   constructor(readonly path: string, readonly size: number) {}
 
   /** Overwrites the reservation with `auth` (in place, fsynced). */

@@ -8,6 +8,7 @@
 
 /** Claims cdx uses, from an id_token (and `exp` from an access token). */
 export interface IdClaims {
+  /** `email`, else `https://api.openai.com/profile`.`email`. */
   email?: string;
   /** `https://api.openai.com/auth`.`chatgpt_account_id` (→ `tokens.account_id`). */
   accountId?: string;

@@ -59,7 +59,8 @@ export {
 } from "./credentials.ts";
 export { API_KEY_ENV, apiKeyFromEnv, type EnvApiKey } from "./env_key.ts";
 
-type LoginModule = typeof import("./login.ts");
+/** login.ts, loaded on first call: the wrappers below take and return what its functions do. */
+export type LoginModule = typeof import("./login.ts");
 
 /** Device-code login (codex's flow, or RFC 8628 at a standard issuer); see login.ts. */
 export async function deviceLogin(

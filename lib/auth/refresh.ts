@@ -34,8 +34,11 @@ export type RefreshReason = "proactive_expiry" | "unauthorized_recovery";
 
 /** What a refresh endpoint returned: every field optional. */
 export interface RefreshResponse {
+  /** A new ID token; absent keeps the stored one. */
   id_token?: string;
+  /** A new access token; absent keeps the stored one. */
   access_token?: string;
+  /** The rotated refresh token; absent keeps the stored one. */
   refresh_token?: string;
 }
 
@@ -76,7 +79,10 @@ export interface RefreshRequestOptions {
 }
 
 const ANSWER_BOUND = { what: "token refresh", maxBodyBytes: MAX_AUTH_BYTES };
-type RefreshContext = StoreContext & Pick<Context, "fetch" | "stderr" | "clock" | "version" | "os">;
+/** The store's Context parts plus fetch, clock, stderr (progress) and version/os (User-Agent). */
+export type RefreshContext =
+  & StoreContext
+  & Pick<Context, "fetch" | "stderr" | "clock" | "version" | "os">;
 
 /**
  * One refresh call, retrying connection failures and 5xx/429 with
@@ -153,7 +159,9 @@ const permanentFailures = new WeakMap<object, Map<string, RefreshPermanentError>
 
 /** A refreshed credential and what the user should know about where it went. */
 export interface RefreshResult {
+  /** The credentials now stored: this refresh's, or another process's newer ones. */
   auth: AuthData;
+  /** Repairs and storage fallbacks made on the way (not the steady ones). */
   notices: Notice[];
 }
 

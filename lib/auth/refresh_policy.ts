@@ -33,6 +33,7 @@ export const NOT_LOGGED_IN = { hint: LOGIN_HINT, errorCode: "not_logged_in" } as
 
 /** A refresh failure that retrying cannot fix (exit 1, "log in again"). */
 export class RefreshPermanentError extends CdxError {
+  /** `code` is the issuer's error code (e.g. `refresh_token_reused`), when it gave one. */
   constructor(message: string, readonly code?: string) {
     super(message, { hint: LOGIN_HINT, errorCode: "login_expired" });
     this.name = "RefreshPermanentError";
@@ -41,6 +42,7 @@ export class RefreshPermanentError extends CdxError {
 
 /** A refresh failure that may pass (network, 5xx, 429). */
 export class RefreshTransientError extends CdxError {
+  /** `message` says what failed (never a token); `cause` is the network error, if any. */
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, { ...options, hint: "check the network and try again", errorCode: "network" });
     this.name = "RefreshTransientError";

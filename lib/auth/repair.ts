@@ -22,7 +22,8 @@ import { withWriteLock } from "./lock.ts";
 import { saveToStore } from "./save.ts";
 import { type AuthSnapshot, type AuthStore, type Notice, type StoreContext } from "./store.ts";
 
-type RepairContext = StoreContext & Pick<Context, "stderr">;
+/** The Context parts {@linkcode applyRepairs} needs: the store's (stderr serves the checkpoints). */
+export type RepairContext = StoreContext & Pick<Context, "stderr">;
 
 function problem(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -42,7 +42,9 @@ export interface SaveOptions {
 
 /** Where the credentials went, and what the user should know. */
 export interface SaveResult {
+  /** Where the record went (auth.json when `auto` mode fell back from the keychain). */
   location: AuthLocation;
+  /** Fallbacks and cleanups the user should hear about. */
   notices: Notice[];
 }
 
@@ -250,6 +252,7 @@ async function afterKeyringFailure(
 
 /** What {@linkcode deleteFromStore} removed and what it could not. */
 export interface DeleteResult {
+  /** Every copy that was deleted (memory, keychain item, files). */
   removed: AuthLocation[];
   /** Copies that may remain (the keychain could not be asked). */
   problems: string[];

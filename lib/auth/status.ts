@@ -33,26 +33,39 @@ export type KeychainState = "unused" | "ok" | "unavailable" | "unreadable";
 
 /** The status report (also the `--json` shape, version 1). */
 export interface AuthStatus {
+  /** Version of this shape (schemas/status.json); bumped on incompatible changes. */
   version: 1;
   /** `logged_in`, `not_logged_in`, or `unknown` (the keychain could not be read). */
   state: "logged_in" | "not_logged_in" | "unknown";
+  /** `state === "logged_in"`, for scripts that only need yes or no. */
   logged_in: boolean;
   /** Where the active credential comes from. */
   source?: "env" | "store";
   /** The environment variable holding it, when `source` is `env`. */
   env_var?: string;
+  /** The record's resolved `auth_mode` (`apikey` for a key from the environment). */
   auth_mode?: string;
+  /** The API key masked as codex masks it ({@linkcode maskApiKey}); never the key. */
   api_key?: string;
+  /** The ID token's email claim (ChatGPT login). */
   email?: string;
+  /** The ID token's `sub` claim: the account at a standard OIDC issuer. */
   subject?: string;
+  /** The ChatGPT plan (`chatgpt_plan_type`: free, plus, pro, team, ...). */
   plan?: string;
+  /** The ChatGPT account id; null when neither the record nor the ID token has one. */
   account_id?: string | null;
+  /** The issuer recorded in `oauth_provenance`; absent for records older than codex 0.169.0. */
   issuer?: string;
   /** The OAuth client the tokens were issued to (codex's, or `--client-id` at a standard issuer). */
   client_id?: string;
+  /** The access token's `exp` ({@linkcode isoMs}); null when it has none (opaque token). */
   access_token_expires_at?: string | null;
+  /** Whether `exp` has passed; absent when there is no `exp`. */
   access_token_expired?: boolean;
+  /** The record's `last_refresh` ({@linkcode isoMs}); null when absent or unparsable. */
   last_refresh?: string | null;
+  /** The store mode, where the credential lives, and how the keychain answered. */
   store: {
     mode: StoreMode;
     mode_source: ResolvedStoreMode["source"];
@@ -68,6 +81,7 @@ export interface AuthStatus {
   };
   /** What the next command that uses the credentials will repair. */
   pending: string[];
+  /** Warnings about the store (e.g. two copies differ) and an overriding environment key. */
   warnings: string[];
 }
 

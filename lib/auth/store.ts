@@ -33,10 +33,15 @@ import { type ResolvedStoreMode, resolveStoreMode, type StoreMode } from "./mode
 
 /** The backends of one CODEX_HOME and the mode that composes them. */
 export interface AuthStore {
+  /** The effective mode and where it came from. */
   readonly mode: ResolvedStoreMode;
+  /** The CODEX_HOME directory, absolute (`--codex-home` > `CODEX_HOME` > `~/.codex`). */
   readonly codexHome: string;
+  /** auth.json, the legacy token file and the refresh rescue files. */
   readonly file: FileBackend;
+  /** The codex keychain item of this CODEX_HOME. */
   readonly keyring: KeyringBackend;
+  /** This process's copy (`ephemeral` mode). */
   readonly memory: MemoryBackend;
   /** Whether this mode reads and writes the keychain. */
   readonly usesKeyring: boolean;
