@@ -25,7 +25,9 @@ export function generationChunkAccount(account: string, gen: string, index: numb
 
 /** A parsed chunk header. */
 export interface ChunkHeader {
+  /** How many items hold the value, the main item included (1…9999). */
   count: number;
+  /** The piece of the value stored in the main item after the header. */
   first: string;
   /** The generation (undefined for a legacy header, whose chunks are `<account>:<i>`). */
   gen?: string;

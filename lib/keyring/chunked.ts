@@ -68,11 +68,13 @@ export interface RawKeyring extends KeyringStore {
 
 /** Where values read from or written to the keychain are registered for masking. */
 export interface SecretSink {
+  /** Masks `value` in every later output (logs, errors, feedback). */
   register(value: string): void;
 }
 
 /** Options of {@linkcode ChunkedKeyringStore}. */
 export interface ChunkedKeyringOptions {
+  /** Debug log of chunk reads, writes and cleanups (never values); none when undefined. */
   logger?: Logger;
   /** Every value loaded or saved is registered here at once (the Context's `secrets`). */
   secrets?: SecretSink;
@@ -114,6 +116,7 @@ export class ChunkedKeyringStore implements KeyringStore {
   /** The header of each item as last seen (undefined: a plain value or none). */
   readonly #seen = new Map<string, ChunkHeader | undefined>();
 
+  /** Wraps `inner`; see {@linkcode ChunkedKeyringOptions} for the defaults. */
   constructor(inner: RawKeyring, options: ChunkedKeyringOptions = {}) {
     this.#inner = inner;
     this.#logger = options.logger;

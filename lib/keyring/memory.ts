@@ -34,8 +34,11 @@ export interface FailureRule {
 
 /** One call the mock received (for assertions). */
 export interface KeyringCall {
+  /** Which method was called. */
   operation: KeyringOperation;
+  /** The `service` argument (e.g. `"Codex Auth"`). */
   service: string;
+  /** The `account` argument. */
   account: string;
 }
 

@@ -12,8 +12,11 @@ import type { SecretSink } from "./chunked.ts";
 
 /** What the platform backends need. */
 export interface KeyringOptions {
+  /** Picks the backend: macOS keychain, Windows Credential Manager, else Secret Service. */
   os: typeof Deno.build.os;
+  /** Spawns the keychain tools (`secret-tool`, `dbus-send`, `security`). */
   runner: ProcessRunner;
+  /** The parent environment; children get only the variables a keychain tool needs. */
   env: { get(name: string): string | undefined };
   /** Aborting interrupts a keychain call at once. */
   signal?: AbortSignal;
@@ -21,6 +24,7 @@ export interface KeyringOptions {
   timeoutMs?: number;
   /** Read every saved value back and compare (default true). */
   verifySaves?: boolean;
+  /** Debug lines from the backend and the chunking wrapper (never values). */
   logger?: Logger;
   /** Every value loaded or saved is registered here (pass the Context's `secrets`). */
   secrets?: SecretSink;

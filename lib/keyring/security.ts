@@ -84,9 +84,11 @@ function base64Decode(text: string): Uint8Array {
 
 /** Options of {@linkcode SecurityKeyring}. */
 export interface SecurityOptions {
+  /** Spawns `security` (the Context's process runner, or a fake in tests). */
   runner: ProcessRunner;
   /** The parent environment; children get only the variables a keychain tool needs. */
   env?: { get(name: string): string | undefined };
+  /** Aborting stops the keychain call at once (`CancelledError`). */
   signal?: AbortSignal;
   /** Bound on each `security` call, ms (default 3000). */
   timeoutMs?: number;
@@ -94,6 +96,7 @@ export interface SecurityOptions {
   verifySaves?: boolean;
   /** The program (default `security`, found on PATH; on macOS that is /usr/bin/security). */
   security?: string;
+  /** Not used by this backend today; accepted so every backend takes the same options. */
   logger?: Logger;
 }
 
@@ -111,6 +114,7 @@ export class SecurityKeyring implements RawKeyring {
   readonly #security: string;
   readonly #verify: boolean;
 
+  /** Spawns nothing until the first call. */
   constructor(options: SecurityOptions) {
     this.#tool = new KeyringTool({
       runner: options.runner,

@@ -26,6 +26,7 @@ export interface KeyringStore {
 
 /** Any keychain failure. Carries the tool's message, never the secret. */
 export class KeyringError extends Error {
+  /** `message` is the backend's own words (never the secret); `cause` the underlying error. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "KeyringError";
@@ -36,6 +37,7 @@ export class KeyringError extends Error {
 export class KeyringUnavailableError extends KeyringError {
   /** How to make it available (install hint). */
   readonly hint?: string;
+  /** `hint` says what to install or start; it becomes the user-facing `hint:` line. */
   constructor(message: string, options?: ErrorOptions & { hint?: string }) {
     super(message, options);
     this.name = "KeyringUnavailableError";
@@ -45,6 +47,7 @@ export class KeyringUnavailableError extends KeyringError {
 
 /** The keychain (or collection) is locked and cdx cannot prompt to unlock it. */
 export class KeyringLockedError extends KeyringError {
+  /** `message` names the keychain or collection that is locked. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "KeyringLockedError";
@@ -58,6 +61,7 @@ export class KeyringLockedError extends KeyringError {
  * (auth.json) rather than in a form codex cannot read.
  */
 export class KeyringTooLargeError extends KeyringError {
+  /** `size` of the value and `limit` of this keychain, in the backend's unit (encoded bytes). */
   constructor(message: string, readonly size: number, readonly limit: number) {
     super(message);
     this.name = "KeyringTooLargeError";
@@ -66,6 +70,7 @@ export class KeyringTooLargeError extends KeyringError {
 
 /** A keychain call did not finish within its bound (hung daemon, ACL prompt). */
 export class KeyringTimeoutError extends KeyringError {
+  /** `message` names the call and its bound. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "KeyringTimeoutError";

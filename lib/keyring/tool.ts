@@ -19,6 +19,7 @@ export const DEFAULT_KEYRING_TIMEOUT_MS = 3000;
 
 /** Options of {@linkcode KeyringTool}. */
 export interface KeyringToolOptions {
+  /** Spawns the tool (the Context's process runner, or a fake in tests). */
   runner: ProcessRunner;
   /** Aborting it kills the child at once; the `CancelledError` is rethrown as is. */
   signal?: AbortSignal;
@@ -33,6 +34,7 @@ export interface KeyringToolOptions {
   installHint: string;
   /** Backend name for messages, e.g. `"Secret Service"`. */
   keychainName: string;
+  /** Not used by KeyringTool today; accepted so the backends can pass their options through. */
   logger?: Logger;
 }
 
@@ -74,6 +76,7 @@ export class KeyringTool {
   /** Number of children spawned so far (for the benchmark and tests). */
   spawns = 0;
 
+  /** Nothing is spawned until {@linkcode KeyringTool.run} is called. */
   constructor(options: KeyringToolOptions) {
     this.#options = options;
   }

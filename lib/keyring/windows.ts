@@ -92,9 +92,11 @@ export function decodeCredentialBlob(blob: Uint8Array): string {
 export interface WindowsKeyringOptions {
   /** The advapi32 calls (default: Deno FFI, loaded on first use). */
   api?: CredentialApi | (() => Promise<CredentialApi>);
+  /** Checked before every advapi32 call (the calls themselves cannot be interrupted). */
   signal?: AbortSignal;
   /** Read every saved value back and compare (default true). */
   verifySaves?: boolean;
+  /** Not used by this backend today; accepted so every backend takes the same options. */
   logger?: Logger;
 }
 
@@ -116,6 +118,7 @@ export class WindowsKeyring implements RawKeyring {
   /** advapi32 calls made so far (the Windows "spawn" count). */
   calls = 0;
 
+  /** Loads no FFI library until the first call (unless `api` is given as an object). */
   constructor(options: WindowsKeyringOptions = {}) {
     this.#options = options;
     if (typeof options.api === "object") this.#api = options.api;

@@ -21,7 +21,9 @@ export const WinError = {
 
 /** A failed advapi32 call, with its `GetLastError` code. */
 export class WinApiError extends Error {
+  /** The Win32 error code (see {@linkcode WinError}). */
   readonly code: number;
+  /** `call` names the advapi32 function, e.g. `"CredWriteW"`. */
   constructor(call: string, code: number) {
     super(`${call} failed with Win32 error ${code}`);
     this.name = "WinApiError";
@@ -31,9 +33,13 @@ export class WinApiError extends Error {
 
 /** A generic credential as read or written. */
 export interface WinCredential {
+  /** The credential's key (`TargetName`); keyring-rs v3 uses `<account>.<service>`. */
   targetName: string;
+  /** `UserName`; keyring-rs v3 writes the account. */
   userName: string;
+  /** `Comment`, shown in Credential Manager; cdx writes keyring-rs v3's text (windows.ts). */
   comment: string;
+  /** `CredentialBlob`: the secret bytes (CredWrite refuses more than 2560). */
   blob: Uint8Array;
 }
 
