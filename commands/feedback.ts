@@ -17,7 +17,9 @@ let fb: typeof import("../lib/feedback/mod.ts");
 
 /** The `--json` receipt (version 1). */
 export interface FeedbackReceipt {
+  /** Version of this shape (`schemas/feedback.json`); bumped on incompatible changes. */
   version: 1;
+  /** UUID of the report (this run's invocation id in the logs); the upload's session id. */
   report_id: string;
   /** When the report was built (RFC 3339, milliseconds). */
   created_at: string;
@@ -25,8 +27,11 @@ export interface FeedbackReceipt {
   bundle: string | null;
   /** Size of the zip. */
   bytes: number;
+  /** Each file in the zip and its size in bytes (uncompressed). */
   files: Array<{ name: string; bytes: number }>;
+  /** Whether the redacted logs went in (false with `--no-logs` or when declined at the prompt). */
   logs_included: boolean;
+  /** Whether Sentry accepted the report; false when it was only saved. */
   uploaded: boolean;
   /** The event id Sentry acknowledged (uploads only). */
   event_id?: string;

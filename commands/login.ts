@@ -430,6 +430,7 @@ export function formatStatus(status: AuthStatus, nowMs: number): string {
 
 /** The `--json` output of `cdx login token` (version 1, `schemas/token.json`). */
 export interface TokenReport {
+  /** Version of this shape (`schemas/token.json`); bumped on incompatible changes. */
   version: 1;
   /** `apikey` or `chatgpt`, as in `login status --json` and auth.json. */
   auth_mode: "apikey" | "chatgpt";

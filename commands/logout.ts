@@ -26,6 +26,7 @@ export type Revocation = "revoked" | "failed" | "skipped" | "not_needed";
 
 /** The `--json` report of `cdx logout` (version 1, `schemas/logout.json`). */
 export interface LogoutReport {
+  /** Version of this shape (`schemas/logout.json`); bumped on incompatible changes. */
   version: 1;
   /** `logged_out`: credentials were removed; `not_logged_in`: there were none; `partial`: some may remain. */
   state: "logged_out" | "not_logged_in" | "partial";
