@@ -22,7 +22,7 @@ import { withWriteLock } from "./lock.ts";
 import { saveToStore } from "./save.ts";
 import { type AuthSnapshot, type AuthStore, type Notice, type StoreContext } from "./store.ts";
 
-/** The Context parts {@linkcode applyRepairs} needs: the store's (stderr serves the checkpoints). */
+/** The Context parts {@linkcode applyRepairs} needs: the store's (stderr serves checkpoints). */
 export type RepairContext = StoreContext & Pick<Context, "stderr">;
 
 function problem(error: unknown): string {
