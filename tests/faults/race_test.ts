@@ -145,7 +145,10 @@ function specs(): CaseSpec[] {
           // (auth.lock); a cdx that meets a reused token sends nothing new but waits for the other
           // process's save. (A cdx queued behind the lock may send the old token once more before
           // codex's save is visible: answered "reused", harmless under this issuer.)
-          const rotations = refreshes.length - (issuer.reuseCount - reusedBefore);
+          const reused = issuer.reuseCount - reusedBefore;
+          // The forced overlap happened: the loser's request was answered "reused".
+          assert.ok(reused >= 1, "the two refreshes overlapped (one was answered reused)");
+          const rotations = refreshes.length - reused;
           assert.ok(
             rotations >= 1 && rotations <= 1 + CODEX_N,
             `${rotations} rotations in ${refreshes.length} refresh requests: ${
