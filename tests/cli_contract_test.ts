@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { runCdx } from "./helpers/cli.ts";
-import { cdxAtTerminal } from "./helpers/pty.ts";
+import { cdxAtTerminal, HAS_PTY, NO_PTY } from "./helpers/pty.ts";
 import { assertJsonLines, assertSchema } from "./helpers/schema.ts";
 import { exists, tempHome } from "./helpers/auth_context.ts";
 import { makeJwt } from "./fakes/codex_auth_server.ts";
@@ -20,15 +20,6 @@ import { ERROR_CODES, ExitCode } from "../lib/errors.ts";
 const KEY = "sk-proj-contract-test-abcdefghij12345";
 const CLEAR = "\r\x1b[2K";
 const NO_BUS = (home: string) => ({ DBUS_SESSION_BUS_ADDRESS: `unix:path=${home}/no-bus` });
-
-const HAS_PTY = (() => {
-  try {
-    return new Deno.Command("python3", { args: ["-c", "import pty"] }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
-const NO_PTY = HAS_PTY ? "" : " [SKIPPED: python3 is not installed]";
 
 /** Every command path with a help page: cdx itself, each command, `completions`. */
 const HELP_PATHS: string[][] = [

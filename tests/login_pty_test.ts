@@ -6,49 +6,11 @@
  * before a warning, never glued to it.
  */
 import assert from "node:assert/strict";
-import { baseEnv, cdxCommandLine, ROOT } from "./helpers/cli.ts";
+import { cdxAtTerminal, HAS_PTY, NO_PTY } from "./helpers/pty.ts";
 import { startCodexAuthServer } from "./fakes/codex_auth_server.ts";
 import { chatgptAuth, serializeAuthFile } from "../lib/auth/auth_json.ts";
 import { exists, tempHome } from "./helpers/auth_context.ts";
 import { authorizeUrlIn, waitFor } from "./helpers/browser.ts";
-
-const HAS_PTY = (() => {
-  try {
-    return new Deno.Command("python3", { args: ["-c", "import pty"] }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
-const NO_PTY = HAS_PTY ? "" : " [SKIPPED: python3 is not installed]";
-
-/** cdx at a terminal: type into it, read what the terminal shows. */
-function cdxAtTerminal(args: string[], env: Record<string, string>) {
-  const { cmd, args: pre } = cdxCommandLine();
-  const child = new Deno.Command("python3", {
-    args: [`${ROOT}/tests/fixtures/pty_run.py`, cmd, ...pre, ...args],
-    env: baseEnv(env),
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let screen = "";
-  const pump = (async () => {
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) screen += chunk;
-  })();
-  const writer = child.stdin.getWriter();
-  return {
-    screen: () => screen,
-    type: (text: string) => writer.write(new TextEncoder().encode(text)),
-    async done() {
-      const status = await child.status;
-      await pump;
-      await writer.close().catch(() => {});
-      await child.stderr.cancel();
-      return { code: status.code, screen };
-    },
-  };
-}
 
 function fileEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
   return { CODEX_HOME: home, CDX_CREDENTIALS_STORE: "file", ...extra };

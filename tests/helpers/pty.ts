@@ -13,6 +13,17 @@ import { baseEnv, cdxCommandLine } from "./cli.ts";
  * One step: wait until `wait` appears (after the previous match), then type
  * `send` or send the signal `kill` to cdx (as another process would).
  */
+/** Whether this machine can give cdx a pseudo-terminal (python3 with its `pty` module). */
+export const HAS_PTY: boolean = (() => {
+  try {
+    return new Deno.Command("python3", { args: ["-c", "import pty"] }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+/** Appended to the name of a test that needs a terminal, when it is skipped. */
+export const NO_PTY: string = HAS_PTY ? "" : " [SKIPPED: python3 is not installed]";
+
 export interface PtyStep {
   wait?: string;
   send?: string;
