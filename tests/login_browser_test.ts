@@ -200,6 +200,33 @@ Deno.test("the issuer's error= callback ends the login with its message; the pag
   assert.equal(await exists(`${home.path}/auth.json`), false);
 });
 
+Deno.test("GET /cancel (what a newer codex login sends to a busy port) ends the waiting login; nothing saved", async () => {
+  await using home = await tempHome();
+  await using fake = await startCodexAuthServer({});
+  const ctx = await authContext(home.path, { env: { CDX_ISSUER: fake.url } });
+  const { login, url } = await startLogin(ctx);
+  const port = new URL(new URL(url).searchParams.get("redirect_uri")!).port;
+  const res = await fetch(`http://127.0.0.1:${port}/cancel`);
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /Login cancelled/);
+  await assert.rejects(login, (e) => {
+    assert.ok(e instanceof CdxError);
+    assert.equal(e.exitCode, ExitCode.FAILURE);
+    assert.match(
+      e.message,
+      /the sign-in was cancelled: another login \(codex login or cdx login\) took over port \d+/,
+    );
+    return true;
+  });
+  assert.ok(
+    await refused(`http://127.0.0.1:${port}/auth/callback`),
+    "server closed",
+  );
+  // The browser arriving afterwards is never exchanged.
+  assert.equal(fake.requests.filter((r) => r.path === "/oauth/token").length, 0);
+  assert.equal(await exists(`${home.path}/auth.json`), false);
+});
+
 Deno.test("a failing code exchange ends the login with the issuer's detail and a failure page; nothing saved", async () => {
   await using home = await tempHome();
   await using fake = await startCodexAuthServer({});

@@ -3,7 +3,9 @@
  * other login test passes `--port 0`, so `deno test --parallel` never races
  * for them): cdx's fallback from a busy 1455 to 1457, the error when both
  * are taken, and codex 0.169.0's own browser login side by side with cdx's
- * against the same fake — same requests, same auth.json shape.
+ * against the same fake — same requests, same auth.json shape; and a
+ * `codex login` started while cdx waits on 1455 asks cdx to stop
+ * (`GET /cancel`), as it asks an older codex login.
  */
 import assert from "node:assert/strict";
 import { type LoginOptions, runLogin } from "../commands/login.ts";
@@ -12,6 +14,7 @@ import { startCodexAuthServer } from "./fakes/codex_auth_server.ts";
 import { authContext, exists, tempHome } from "./helpers/auth_context.ts";
 import { authorizeUrlIn, playBrowser, visit, waitFor, watchCdx } from "./helpers/browser.ts";
 import {
+  findCodex,
   hasCodexPeer,
   noCodexNote,
   spawnCodex,
@@ -148,5 +151,63 @@ Deno.test({
       env: { CODEX_HOME: codexHome.path, CDX_CREDENTIALS_STORE: "file" },
     });
     assert.equal(assertSchema("status", JSON.parse(status.stdout)).auth_mode, "chatgpt");
+  },
+});
+
+Deno.test({
+  name:
+    `codex interop: a codex 0.169.0 login started while cdx waits on 1455 sends GET /cancel and cdx's login stops; nothing saved${NO_CODEX}`,
+  ignore: !HAS_CODEX || !findCodex(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using fake = await startCodexAuthServer({ redirectPorts: [1455, 1457] });
+    await using standIn = await startAuthOpenAiStandIn(fake.url);
+    await using codexHome = await tempHome();
+    await using cdxHome = await tempHome();
+    const cdx = watchCdx(spawnCdx(["login", "--no-browser"], {
+      env: {
+        CODEX_HOME: cdxHome.path,
+        CDX_CREDENTIALS_STORE: "file",
+        CDX_ISSUER: fake.url,
+        // The 15-minute wait scaled to 18 s: a cdx that ignored the cancel fails (124), never hangs.
+        CDX_TEST_POLL_SCALE: "0.02",
+      },
+    }));
+    const url = new URL(await cdx.authorizeUrl());
+    assert.equal(new URL(url.searchParams.get("redirect_uri")!).port, "1455");
+    // The executable itself (not npx's launcher), so killing it ends it and its pipes.
+    const [cmd, ...pre] = findCodex()!;
+    const codex = new Deno.Command(cmd, {
+      args: [...pre, "login"],
+      env: {
+        ...standIn.env,
+        CODEX_HOME: codexHome.path,
+        PATH: Deno.env.get("PATH")!,
+        HOME: Deno.env.get("HOME") ?? "/root",
+      },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const codexOut = watchCdx(codex);
+    try {
+      const byCdx = await cdx.done();
+      assert.equal(byCdx.code, 1, byCdx.stderr);
+      assert.match(
+        byCdx.stderr,
+        /the sign-in was cancelled: another login \(codex login or cdx login\) took over port 1455/,
+      );
+      assert.equal(await exists(`${cdxHome.path}/auth.json`), false);
+      // codex goes on with its own login (on 1455 once cdx let it go, or on 1457).
+      await waitFor(
+        () => /https:\/\/auth\.openai\.com\/oauth\/authorize\?\S+/.exec(codexOut.stderr())?.[0],
+        "codex's authorize URL",
+      );
+    } finally {
+      codex.kill();
+      await codexOut.done();
+    }
   },
 });

@@ -247,6 +247,12 @@ export async function browserLogin<R>(ctx: Context, options: BrowserLoginOptions
     });
     const answer = await waitForAnswer(ctx, server.result, waitMs);
     waiting.abort();
+    if (answer.kind === "cancelled") {
+      throw new BrowserLoginError(
+        `the sign-in was cancelled: another login (codex login or cdx login) took over port ${server.port}`,
+        "finish the sign-in in the other login, or run `cdx login` again",
+      );
+    }
     if (answer.kind === "code") ctx.secrets.register(answer.code);
     await checkpoint(ctx, "browser-login:answered");
     const issuerId = options.metadata?.issuer;

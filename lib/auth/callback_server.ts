@@ -18,11 +18,21 @@ import { CdxError } from "../errors.ts";
 
 /** The path of the redirect URI. */
 export const CALLBACK_PATH = "/auth/callback";
+/**
+ * codex's login servers answer `GET /cancel` by giving up their login: a
+ * newer `codex login` that finds the port busy sends it (observed with codex
+ * 0.169.0) before it falls back to the other port. cdx answers it the same way.
+ */
+export const CANCEL_PATH = "/cancel";
 
-/** What an authorization response carried (RFC 6749 §4.1.2). */
+/**
+ * What an authorization response carried (RFC 6749 §4.1.2), or `cancelled`:
+ * another login asked this one to stop (`GET /cancel`).
+ */
 export type CallbackResult =
   | { kind: "code"; code: string; iss?: string }
-  | { kind: "error"; error: string; description?: string; iss?: string };
+  | { kind: "error"; error: string; description?: string; iss?: string }
+  | { kind: "cancelled" };
 
 /** A parsed authorization response, or why it is not one for this login. */
 export type ParsedCallback =
@@ -206,6 +216,13 @@ export function startCallbackServer(options: CallbackServerOptions): CallbackSer
 
   const handler = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
+    if (url.pathname === CANCEL_PATH && req.method === "GET") {
+      if (!claim({ kind: "cancelled" })) {
+        return page(409, "Nothing to cancel", ["This login has already received its answer."]);
+      }
+      log.info("another login asked this one to stop (GET /cancel)");
+      return page(200, "Login cancelled", ["cdx stopped waiting for this sign-in.", CLOSE_TAB]);
+    }
     if (url.pathname !== CALLBACK_PATH) {
       return page(404, "Not found", ["cdx only answers the sign-in redirect here."]);
     }

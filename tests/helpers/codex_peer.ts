@@ -212,3 +212,32 @@ export async function startAuthOpenAiStandIn(issuerUrl: string): Promise<AuthOpe
     },
   };
 }
+
+const CODEX_VERSION = CODEX_PKG.split("@").at(-1)!;
+
+/** The codex 0.169.0 executable from the npx cache (native binary when present); undefined when absent. */
+export function findCodex(): string[] | undefined {
+  const explicit = Deno.env.get("CDX_PEER_CODEX");
+  if (explicit) return explicit.endsWith(".js") ? ["node", explicit] : [explicit];
+  const home = Deno.env.get("HOME");
+  if (!home) return undefined;
+  const arch = Deno.build.arch === "aarch64" ? "arm64" : "x64";
+  const triple = Deno.build.arch === "aarch64"
+    ? "aarch64-unknown-linux-musl"
+    : "x86_64-unknown-linux-musl";
+  try {
+    for (const entry of Deno.readDirSync(`${home}/.npm/_npx`)) {
+      const base = `${home}/.npm/_npx/${entry.name}/node_modules/@openai`;
+      try {
+        const pkg = JSON.parse(Deno.readTextFileSync(`${base}/codex/package.json`));
+        if (pkg.version !== CODEX_VERSION) continue;
+        const native = `${base}/codex-linux-${arch}/vendor/${triple}/bin/codex`;
+        try {
+          if (Deno.statSync(native).isFile) return [native];
+        } catch { /* only the JS launcher */ }
+        return ["node", `${base}/codex/bin/codex.js`];
+      } catch { /* not this one */ }
+    }
+  } catch { /* no npx cache */ }
+  return undefined;
+}
