@@ -11,6 +11,7 @@
  *   deno bench -A bench/sse_bench.ts
  */
 import { createParser } from "eventsource-parser";
+import { createProcessRunner } from "../lib/process.ts";
 import { SseParser } from "../lib/model/sse.ts";
 import { interpretEvent } from "../lib/model/events.ts";
 import { responseEvents } from "../tests/fakes/responses_server.ts";
@@ -78,14 +79,12 @@ Deno.bench(`cdx run's per-event work: parse + JSON + interpret, ${mb(stream.leng
 });
 
 // What the parser adds to start-up: a Deno process importing it, against an empty one.
+// Both sides spawn through lib/process.ts, so its own cost cancels out of the comparison.
 const sseModule = new URL("../lib/model/sse.ts", import.meta.url).href;
+const runner = createProcessRunner();
 const startup = (code: string) => async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--no-check", code],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  if (!out.success) throw new Error(`deno eval failed: ${code}`);
+  const out = await runner.run(Deno.execPath(), ["eval", "--no-check", code]);
+  if (out.code !== 0) throw new Error(`deno eval failed: ${code}`);
 };
 const once = { group: "start-up", n: 30, warmup: 3 };
 Deno.bench("start-up: empty program", { ...once, baseline: true }, startup(""));
