@@ -421,8 +421,3 @@ export type LogoutOptions = CommandOptions<typeof LOGOUT>;
 export type RunCommandOptions = CommandOptions<typeof RUN>;
 /** Options of `cdx feedback`. */
 export type FeedbackOptions = CommandOptions<typeof FEEDBACK>;
-
-/** The command with this id. */
-export function commandById(id: CommandId): CommandSpec {
-  return COMMANDS.find((c) => c.id === id)!;
-}

@@ -246,10 +246,3 @@ export function configureLogging(options: ConsoleSinkOptions): void {
   consoleSink = createConsoleSink(options);
   consoleLowest = ORDER[toRecordLevel(options.level)];
 }
-
-/** Detaches both sinks (tests). */
-export function resetLogging(): void {
-  consoleSink = undefined;
-  consoleLowest = Infinity;
-  captureSink = undefined;
-}
