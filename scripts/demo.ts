@@ -32,16 +32,7 @@ let failures = 0;
  * sends it back to cdx's local callback.
  */
 async function browserStep(title: string, args: string[]): Promise<void> {
-  console.log(`\n${gray(`# ${title}`)}\n${bold(`$ cdx ${args.join(" ")}`)}`);
-  const { cmd, args: pre } = cdxCommandLine();
-  const child = new Deno.Command(cmd, {
-    args: [...pre, ...args],
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "inherit",
-    stderr: "piped",
-  }).spawn();
+  const child = startStep(title, args, { stdin: "null", stderr: "piped" });
   let seen = "";
   let visited = false;
   for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
@@ -54,9 +45,7 @@ async function browserStep(title: string, args: string[]): Promise<void> {
       console.log(gray(`(the stand-in browser signed in; cdx's page says: "${page}")`));
     }
   }
-  const { code } = await child.status;
-  if (code !== 0) failures++;
-  console.log(gray(`(exit ${code}${code === 0 ? "" : ", expected 0"})`));
+  await endStep(child, 0);
 }
 
 /** Follows the sign-in link like a browser would and returns the title of cdx's page. */
@@ -69,21 +58,37 @@ async function standInBrowser(url: string): Promise<string> {
 }
 
 async function step(title: string, args: string[], expect = 0, stdin?: string): Promise<void> {
-  console.log(`\n${gray(`# ${title}`)}\n${bold(`$ cdx ${args.join(" ")}`)}`);
-  const { cmd, args: pre } = cdxCommandLine();
-  const child = new Deno.Command(cmd, {
-    args: [...pre, ...args],
-    env,
-    clearEnv: true,
+  const child = startStep(title, args, {
     stdin: stdin === undefined ? "null" : "piped",
-    stdout: "inherit",
     stderr: "inherit",
-  }).spawn();
+  });
   if (stdin !== undefined) {
     const w = child.stdin.getWriter();
     await w.write(new TextEncoder().encode(stdin));
     await w.close();
   }
+  await endStep(child, expect);
+}
+
+/** Prints the step's title and command line, then starts cdx in the demo's environment. */
+function startStep(
+  title: string,
+  args: string[],
+  io: { stdin: "null" | "piped"; stderr: "inherit" | "piped" },
+): Deno.ChildProcess {
+  console.log(`\n${gray(`# ${title}`)}\n${bold(`$ cdx ${args.join(" ")}`)}`);
+  const { cmd, args: pre } = cdxCommandLine();
+  return new Deno.Command(cmd, {
+    args: [...pre, ...args],
+    env,
+    clearEnv: true,
+    stdout: "inherit",
+    ...io,
+  }).spawn();
+}
+
+/** Waits for the step's exit and counts it as a failure unless it is `expect`. */
+async function endStep(child: Deno.ChildProcess, expect: number): Promise<void> {
   const { code } = await child.status;
   if (code !== expect) failures++;
   console.log(gray(`(exit ${code}${code === expect ? "" : `, expected ${expect}`})`));
