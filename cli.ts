@@ -369,7 +369,7 @@ function jsonRequested(args: readonly string[]): boolean {
 }
 
 /** The `--json` error object (`schemas/error.json`, version 1). */
-export function errorObject(
+function errorObject(
   code: ErrorCode,
   message: string,
   hint: string | undefined,

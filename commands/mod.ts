@@ -64,7 +64,7 @@ export async function loadCompletion(): Promise<typeof import("./completion.ts")
  * error (exit 2) before anything runs, a bad value in config.toml a config
  * error (exit 1).
  */
-export async function preflight(ctx: Context, args: ParsedArgs): Promise<void> {
+async function preflight(ctx: Context, args: ParsedArgs): Promise<void> {
   resolveStoreMode({
     option: "store" in args ? args.store : undefined,
     env: ctx.env,

@@ -76,7 +76,7 @@ for (const command of COMMANDS) {
 }
 
 /** The options that ask for help. */
-export const HELP_WORDS: readonly string[] = ["-h", "--help"];
+const HELP_WORDS: readonly string[] = ["-h", "--help"];
 
 const COMPLETION_WORDS: readonly string[] = [
   BUILTINS.completions.path[0],
@@ -113,7 +113,7 @@ export function usageLine(path: readonly string[]): string {
 }
 
 /** `cdx run [-m MODEL] … [PROMPT]`: the command's words, options and argument. */
-export function commandSynopsis(spec: CommandSpec): string {
+function commandSynopsis(spec: CommandSpec): string {
   return synopsisParts(spec).join(" ");
 }
 

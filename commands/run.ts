@@ -26,7 +26,7 @@ import type { RunCommandOptions, StoreMode } from "./grammar.ts";
 export type { RunCommandOptions } from "./grammar.ts";
 
 /** `--idle-timeout` default, in seconds (codex's `stream_idle_timeout_ms`). */
-export const DEFAULT_IDLE_TIMEOUT_S = 300;
+const DEFAULT_IDLE_TIMEOUT_S = 300;
 
 const WAITING = "Waiting for the model…";
 

@@ -73,7 +73,7 @@ export async function loadConfig(codexHome: string): Promise<CdxConfig> {
  * Parses config.toml text. A syntax error is a {@linkcode CdxError} naming
  * the file, the line and the column.
  */
-export async function parseConfig(text: string, path: string): Promise<Record<string, unknown>> {
+async function parseConfig(text: string, path: string): Promise<Record<string, unknown>> {
   const { parse, TomlError } = await import("smol-toml");
   try {
     return parse(text) as Record<string, unknown>;

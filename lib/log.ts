@@ -32,7 +32,7 @@ const ORDER: Record<LogRecordLevel, number> = {
 };
 
 /** Maps a `--log-level` value to a record level. */
-export function toRecordLevel(level: LogLevel): LogRecordLevel {
+function toRecordLevel(level: LogLevel): LogRecordLevel {
   return level === "warn" ? "warning" : level;
 }
 
@@ -213,7 +213,7 @@ export interface ConsoleSinkOptions {
  * The stderr sink: `warning: message` at warn and above; at info and below
  * lines carry the category. Secrets are masked.
  */
-export function createConsoleSink(options: ConsoleSinkOptions): Sink {
+function createConsoleSink(options: ConsoleSinkOptions): Sink {
   const lowest = ORDER[toRecordLevel(options.level)];
   const verbose = lowest <= ORDER.info;
   return (record) => {

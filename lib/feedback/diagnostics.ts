@@ -13,7 +13,7 @@ import type { SecretRegistry } from "../secrets.ts";
 import { authStatus } from "../auth/mod.ts";
 
 /** Proxy variables codex reports (names only). */
-export const PROXY_VARIABLES: readonly string[] = [
+const PROXY_VARIABLES: readonly string[] = [
   "HTTP_PROXY",
   "http_proxy",
   "HTTPS_PROXY",

@@ -24,7 +24,7 @@ export const CLASSIFICATION_DISPLAY: Record<Classification, string> = {
 };
 
 /** Sentry level: `error` for bug and bad_result (as codex), else `info`. */
-export function classificationLevel(classification: Classification): "error" | "info" {
+function classificationLevel(classification: Classification): "error" | "info" {
   return classification === "bug" || classification === "bad_result" ? "error" : "info";
 }
 

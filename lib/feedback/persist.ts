@@ -30,16 +30,16 @@ import { recordedArgv } from "./argv.ts";
 import type { SecretRegistry } from "../secrets.ts";
 
 /** Name of the persisted log inside `$CODEX_HOME/log`. */
-export const LOG_FILE_NAME = "cdx.log";
+const LOG_FILE_NAME = "cdx.log";
 
 /** How long a process waits for another one's append before it gives up persisting. */
-export const LOCK_WAIT_MS = 5000;
+const LOCK_WAIT_MS = 5000;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** `$CODEX_HOME/log`. */
-export function logDir(codexHome: string): string {
+function logDir(codexHome: string): string {
   return homePath(codexHome, "log");
 }
 

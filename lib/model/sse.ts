@@ -35,7 +35,7 @@ export interface SseLimits {
 }
 
 /** Default {@linkcode SseLimits.maxBufferLength}: 32 MiB. */
-export const DEFAULT_MAX_BUFFER_LENGTH = 32 * 1024 * 1024;
+const DEFAULT_MAX_BUFFER_LENGTH = 32 * 1024 * 1024;
 
 /** The stream broke the limit of {@linkcode SseLimits}; parsing cannot go on. */
 export class SseLimitError extends Error {
