@@ -6,7 +6,7 @@
 import type { Context } from "../lib/context.ts";
 import { CdxError, ExitCode, UsageError } from "../lib/errors.ts";
 import { CancelledError, cancelledFrom } from "../lib/cancel.ts";
-import { ensurePrivateDir, fileError } from "../lib/fs.ts";
+import { ensurePrivateDir, fileError, homePath } from "../lib/fs.ts";
 import type { Classification, PreparedReport } from "../lib/feedback/mod.ts";
 import { CLASSIFICATIONS, type FeedbackOptions } from "./grammar.ts";
 
@@ -89,11 +89,11 @@ async function feedback(ctx: Context, options: FeedbackOptions): Promise<number>
     includeLogs,
   });
   if (ctx.signal.aborted) throw cancelledFrom(ctx.signal);
+  // An upload without --output keeps its copy next to cdx.log until Sentry has it.
+  const copyDir = fb.logDir(ctx.globals.codexHome);
   const path = options.output ??
     (upload
-      ? `${
-        fb.logFilePath(ctx.globals.codexHome).replace(/[^\\/]+$/, "")
-      }cdx-feedback-${report.reportId}.zip`
+      ? homePath(copyDir, `cdx-feedback-${report.reportId}.zip`)
       : `cdx-feedback-${report.reportId.slice(0, 8)}.zip`);
   logger.debug("feedback report {id}: {files} files, {bytes} bytes zipped", {
     id: report.reportId,
@@ -113,8 +113,7 @@ async function feedback(ctx: Context, options: FeedbackOptions): Promise<number>
   }
 
   if (!options.output && upload) {
-    const dir = path.replace(/[^\\/]+$/, "");
-    await ensurePrivateDir(dir).catch((error) => {
+    await ensurePrivateDir(copyDir).catch((error) => {
       throw fileError(error, "cannot keep a copy of the report", path);
     });
   }

@@ -19,7 +19,7 @@ export {
 export type { InstalledCapture } from "./capture.ts";
 export { DEFAULT_LOG_MAX_BYTES, type PersistSettings, persistSettings } from "./settings.ts";
 export { formatBlock, type LogBlock, parseBlocks } from "./blocks.ts";
-export { appendBlock, logFilePath, readLog, UnsafeLogPathError } from "./persist.ts";
+export { appendBlock, logDir, logFilePath, readLog, UnsafeLogPathError } from "./persist.ts";
 export { recordedArgv } from "./argv.ts";
 export { buildZip, BUNDLE_FILES, formatSize, MAX_BUNDLE_LOG_BYTES, selectLogs } from "./bundle.ts";
 export {

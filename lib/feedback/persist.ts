@@ -39,7 +39,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** `$CODEX_HOME/log`. */
-function logDir(codexHome: string): string {
+export function logDir(codexHome: string): string {
   return homePath(codexHome, "log");
 }
 
