@@ -4,7 +4,7 @@
  * @module
  */
 import { CdxError } from "./errors.ts";
-import { fileError, readTextIfExists } from "./fs.ts";
+import { fileError, homePath, readTextIfExists } from "./fs.ts";
 
 /** The loaded config: its path and parsed values (empty when the file is absent). */
 export interface CdxConfig {
@@ -24,7 +24,7 @@ export interface CdxConfig {
 
 /** Path of config.toml inside a CODEX_HOME. */
 export function configPath(codexHome: string): string {
-  return `${codexHome.replace(/[\\/]+$/, "")}/config.toml`;
+  return homePath(codexHome, "config.toml");
 }
 
 const HINT = "fix or move the file; cdx reads the same config.toml as codex";
