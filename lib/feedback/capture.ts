@@ -157,7 +157,8 @@ export class FeedbackCapture {
 }
 
 function isTagsCategory(category: readonly string[]): boolean {
-  return category.length === 2 && category[0] === "cdx" && category[1] === "feedback_tags";
+  const tags = FEEDBACK_TAGS_CATEGORY;
+  return category.length === 2 && category[0] === tags[0] && category[1] === tags[1];
 }
 
 function safeJson(value: unknown): string {
