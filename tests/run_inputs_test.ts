@@ -118,8 +118,11 @@ Deno.test("through the CLI, -i takes one file per flag: the prompt after it is n
   assert.deepEqual(content.at(-1), { type: "input_text", text: "describe" });
 });
 
-Deno.test("-i with a file that is not an image, missing, a directory or over 20 MiB: usage error, nothing sent", async () => {
+Deno.test("-i with a file that is not an image, missing, a directory, a FIFO or over 20 MiB: usage error, nothing sent", async () => {
   await using dir = await tempHome();
+  const fifo = `${dir.path}/pipe.png`;
+  const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  assert.ok(made.success, "mkfifo");
   const text = `${dir.path}/notes.txt`;
   await Deno.writeTextFile(text, "not an image");
   const big = `${dir.path}/big.png`;
@@ -130,6 +133,7 @@ Deno.test("-i with a file that is not an image, missing, a directory or over 20 
       [text, /not a PNG, JPEG, GIF or WebP image/],
       [`${dir.path}/missing.png`, /no such file/],
       [dir.path, /is a directory/],
+      [fifo, /pipe\.png: not a regular file$/],
       [big, /more than the 20 MiB/],
     ] as const
   ) {

@@ -145,6 +145,8 @@ async function readCapped(option: string, path: string, max: number): Promise<Ui
   try {
     const info = await Deno.stat(path);
     if (info.isDirectory) throw new Deno.errors.IsADirectory();
+    // A FIFO or device would block the read in a thread no Ctrl-C reaches.
+    if (!info.isFile) throw new UsageError(`${option} ${path}: not a regular file`);
     if (info.size > max) {
       throw new UsageError(
         `${option} ${path}: ${info.size} bytes, more than the ${mib(max)} cdx sends`,
