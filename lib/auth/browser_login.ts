@@ -26,13 +26,11 @@ import { isCancellation, orCancel } from "../cancel.ts";
 import { checkpoint } from "../steps.ts";
 import { type CallbackResult, parseCallback, startCallbackServer } from "./callback_server.ts";
 import { generatePkce, randomState } from "./pkce.ts";
-import { type IssuerMetadata, normalizeIssuer } from "./endpoints.ts";
+import { BROWSER_LOGIN_WAIT_MS, type IssuerMetadata, normalizeIssuer } from "./endpoints.ts";
 import { type BrowserLoginTokens, exchangeCode, obtainApiKey } from "./code_exchange.ts";
 
 export type { BrowserLoginTokens } from "./code_exchange.ts";
 
-export { BROWSER_LOGIN_WAIT_MS } from "./endpoints.ts";
-import { BROWSER_LOGIN_WAIT_MS } from "./endpoints.ts";
 /** codex's callback port and its fallback (both on the issuer's redirect allow-list). */
 export const CODEX_CALLBACK_PORTS: readonly number[] = [1455, 1457];
 /** The scope codex's browser login asks for. */

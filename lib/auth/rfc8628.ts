@@ -35,7 +35,7 @@ export interface Rfc8628Options extends DeviceFlowOptions {
 }
 
 /** A form POST to a standard OAuth endpoint, its JSON answer parsed (`{}` when not JSON). */
-export async function postForm(
+async function postForm(
   ctx: Context,
   url: string,
   form: Record<string, string>,
