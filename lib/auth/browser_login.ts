@@ -22,7 +22,7 @@
  */
 import type { Context } from "../context.ts";
 import { CdxError, ExitCode } from "../errors.ts";
-import { isCancellation, orCancel } from "../cancel.ts";
+import { deadline, isCancellation, TimeoutError } from "../cancel.ts";
 import { checkpoint } from "../steps.ts";
 import { type CallbackResult, parseCallback, startCallbackServer } from "./callback_server.ts";
 import { generatePkce, randomState } from "./pkce.ts";
@@ -161,23 +161,17 @@ async function waitForAnswer(
   answer: Promise<CallbackResult>,
   waitMs: number,
 ): Promise<CallbackResult> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const minutes = Math.round(waitMs / 60_000);
-      reject(
-        new BrowserLoginError(
-          `no sign-in arrived within ${minutes >= 1 ? `${minutes} minutes` : `${waitMs} ms`}`,
-          "run `cdx login` again and finish the sign-in in the browser sooner",
-          ExitCode.TIMEOUT,
-        ),
-      );
-    }, waitMs);
-  });
   try {
-    return await orCancel(Promise.race([answer, expired]), ctx.signal);
-  } finally {
-    clearTimeout(timer);
+    return await deadline(answer, waitMs, { signal: ctx.signal });
+  } catch (error) {
+    // Our own bound (not an outer --timeout, which aborts ctx.signal): say what to do about it.
+    if (!(error instanceof TimeoutError) || ctx.signal.aborted) throw error;
+    const minutes = Math.round(waitMs / 60_000);
+    throw new BrowserLoginError(
+      `no sign-in arrived within ${minutes >= 1 ? `${minutes} minutes` : `${waitMs} ms`}`,
+      "run `cdx login` again and finish the sign-in in the browser sooner",
+      ExitCode.TIMEOUT,
+    );
   }
 }
 
