@@ -6,7 +6,7 @@
 import type { Context } from "../lib/context.ts";
 import { CdxError, ExitCode, UsageError } from "../lib/errors.ts";
 import { orCancel } from "../lib/cancel.ts";
-import { guardPromptLine, startStatusLine, type StatusLine } from "../lib/status_line.ts";
+import { guardPromptLine, startStatusLine } from "../lib/status_line.ts";
 import { openBrowser } from "../lib/open_browser.ts";
 import {
   apiKeyLogin,
@@ -77,8 +77,8 @@ export async function runLogin(ctx: Context, options: LoginOptions): Promise<num
     : await loginWithBrowser(ctx, options);
 }
 
-/** Prefixes a plain failure (exit 1) the way codex reports a failed login. */
-function loginFailure(error: unknown, prefix: string): unknown {
+/** Prefixes a plain failure (exit 1) the way codex reports a failed login or status. */
+function prefixFailure(error: unknown, prefix: string): unknown {
   if (error instanceof CdxError && error.exitCode === ExitCode.FAILURE) {
     return new CdxError(`${prefix}: ${error.message}`, {
       hint: error.hint,
@@ -90,8 +90,7 @@ function loginFailure(error: unknown, prefix: string): unknown {
 }
 
 async function loginWithDeviceCode(ctx: Context, options: LoginOptions): Promise<number> {
-  let countdown: StatusLine | undefined;
-  let timer: ReturnType<typeof setInterval> | undefined;
+  let stopCountdown = () => {};
   try {
     await deviceLogin(ctx, {
       issuer: options.issuer,
@@ -104,17 +103,13 @@ async function loginWithDeviceCode(ctx: Context, options: LoginOptions): Promise
         if (!options.noBrowser) {
           await openBrowser(ctx, prompt.verificationUriComplete ?? prompt.verificationUri);
         }
-        if (ctx.stderr.isTTY) {
-          countdown = startStatusLine(ctx.stderr, countdownText(ctx, prompt.expiresAt));
-          timer = setInterval(() => countdown!.set(countdownText(ctx, prompt.expiresAt)), 1000);
-        }
+        stopCountdown = startCountdown(ctx, () => countdownText(ctx, prompt.expiresAt));
       },
     });
   } catch (error) {
-    throw loginFailure(error, "Error logging in with device code");
+    throw prefixFailure(error, "Error logging in with device code");
   } finally {
-    clearInterval(timer);
-    countdown?.stop();
+    stopCountdown();
   }
   await ctx.stderr.write("Successfully logged in\n");
   return ExitCode.OK;
@@ -127,14 +122,32 @@ function clockText(ms: number): string {
   return `${m}:${String(s).padStart(2, "0")}`;
 }
 
+/** On a terminal, a status line redrawn every second from `text`; returns what removes it. */
+function startCountdown(ctx: Context, text: () => string): () => void {
+  if (!ctx.stderr.isTTY) return () => {};
+  const line = startStatusLine(ctx.stderr, text());
+  const timer = setInterval(() => line.set(text()), 1000);
+  return () => {
+    clearInterval(timer);
+    line.stop();
+  };
+}
+
+/** Blue for what the user must open or type, gray for the rest, when stderr shows colour. */
+function palette(ctx: Context): { blue(t: string): string; gray(t: string): string } {
+  const color = ctx.stderr.color;
+  return {
+    blue: (t) => color ? `\x1b[94m${t}\x1b[0m` : t,
+    gray: (t) => color ? `\x1b[90m${t}\x1b[0m` : t,
+  };
+}
+
 function countdownText(ctx: Context, expiresAt: number): string {
   return `Waiting for approval... the code expires in ${clockText(expiresAt - ctx.clock.now())}`;
 }
 
 async function showCode(ctx: Context, prompt: DeviceCodePrompt & { flow: string }): Promise<void> {
-  const color = ctx.stderr.color;
-  const blue = (t: string) => color ? `\x1b[94m${t}\x1b[0m` : t;
-  const gray = (t: string) => color ? `\x1b[90m${t}\x1b[0m` : t;
+  const { blue, gray } = palette(ctx);
   const minutes = Math.round(prompt.lifetimeMs / 60_000);
   const lines = [
     "",
@@ -185,7 +198,7 @@ async function loginWithBrowser(ctx: Context, options: LoginOptions): Promise<nu
     }
   } catch (error) {
     stopWaiting();
-    throw loginFailure(error, "Error logging in");
+    throw prefixFailure(error, "Error logging in");
   }
   await ctx.stderr.write(`Successfully logged in${who}\n`);
   return ExitCode.OK;
@@ -210,9 +223,7 @@ async function showAuthorize(
   prompt: Parameters<Parameters<typeof loginInBrowser>[1]["onAuthorize"]>[0],
   options: LoginOptions,
 ): Promise<() => void> {
-  const color = ctx.stderr.color;
-  const blue = (t: string) => color ? `\x1b[94m${t}\x1b[0m` : t;
-  const gray = (t: string) => color ? `\x1b[90m${t}\x1b[0m` : t;
+  const { blue, gray } = palette(ctx);
   const { target } = prompt;
   const opened = options.noBrowser
     ? { ok: false as const, reason: "--no-browser" }
@@ -264,19 +275,13 @@ async function showAuthorize(
       promptLine.open = false;
     };
   }
-  if (ctx.stderr.isTTY) {
-    const text = () =>
+  return startCountdown(
+    ctx,
+    () =>
       `Waiting for the sign-in in the browser... ${
         clockText(prompt.expiresAt - ctx.clock.now())
-      } left`;
-    const line = startStatusLine(ctx.stderr, text());
-    const timer = setInterval(() => line.set(text()), 1000);
-    return () => {
-      clearInterval(timer);
-      line.stop();
-    };
-  }
-  return () => {};
+      } left`,
+  );
 }
 
 /** Reads pasted addresses until one is taken, stdin ends or the login stops waiting. */
@@ -332,14 +337,7 @@ export async function runLoginStatus(ctx: Context, options: LoginStatusOptions):
   try {
     status = await authStatus(ctx, { store: options.store });
   } catch (error) {
-    if (error instanceof CdxError && error.exitCode === ExitCode.FAILURE) {
-      throw new CdxError(`Error checking login status: ${error.message}`, {
-        hint: error.hint,
-        errorCode: error.errorCode,
-        cause: error,
-      });
-    }
-    throw error;
+    throw prefixFailure(error, "Error checking login status");
   }
   if (options.json) await ctx.stdout.write(JSON.stringify(status, null, 2) + "\n");
   else await ctx.stdout.write(formatStatus(status, ctx.clock.now()));

@@ -22,17 +22,15 @@
  */
 import type { Context } from "../context.ts";
 import { CdxError, ExitCode } from "../errors.ts";
-import { isCancellation, orCancel } from "../cancel.ts";
+import { deadline, isCancellation, TimeoutError } from "../cancel.ts";
 import { checkpoint } from "../steps.ts";
 import { type CallbackResult, parseCallback, startCallbackServer } from "./callback_server.ts";
 import { generatePkce, randomState } from "./pkce.ts";
-import { type IssuerMetadata, normalizeIssuer } from "./endpoints.ts";
+import { BROWSER_LOGIN_WAIT_MS, type IssuerMetadata, normalizeIssuer } from "./endpoints.ts";
 import { type BrowserLoginTokens, exchangeCode, obtainApiKey } from "./code_exchange.ts";
 
 export type { BrowserLoginTokens } from "./code_exchange.ts";
 
-export { BROWSER_LOGIN_WAIT_MS } from "./endpoints.ts";
-import { BROWSER_LOGIN_WAIT_MS } from "./endpoints.ts";
 /** codex's callback port and its fallback (both on the issuer's redirect allow-list). */
 export const CODEX_CALLBACK_PORTS: readonly number[] = [1455, 1457];
 /** The scope codex's browser login asks for. */
@@ -163,23 +161,17 @@ async function waitForAnswer(
   answer: Promise<CallbackResult>,
   waitMs: number,
 ): Promise<CallbackResult> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const minutes = Math.round(waitMs / 60_000);
-      reject(
-        new BrowserLoginError(
-          `no sign-in arrived within ${minutes >= 1 ? `${minutes} minutes` : `${waitMs} ms`}`,
-          "run `cdx login` again and finish the sign-in in the browser sooner",
-          ExitCode.TIMEOUT,
-        ),
-      );
-    }, waitMs);
-  });
   try {
-    return await orCancel(Promise.race([answer, expired]), ctx.signal);
-  } finally {
-    clearTimeout(timer);
+    return await deadline(answer, waitMs, { signal: ctx.signal });
+  } catch (error) {
+    // Our own bound (not an outer --timeout, which aborts ctx.signal): say what to do about it.
+    if (!(error instanceof TimeoutError) || ctx.signal.aborted) throw error;
+    const minutes = Math.round(waitMs / 60_000);
+    throw new BrowserLoginError(
+      `no sign-in arrived within ${minutes >= 1 ? `${minutes} minutes` : `${waitMs} ms`}`,
+      "run `cdx login` again and finish the sign-in in the browser sooner",
+      ExitCode.TIMEOUT,
+    );
   }
 }
 

@@ -72,15 +72,11 @@ export async function exchangeCode(
   if (!res.ok) {
     throw new TokenExchangeError(
       `Token exchange failed: token endpoint returned status ${res.status}: ${
-        ctx.secrets.redact(tokenErrorDetail(res.text))
+        ctx.secrets.redact(tokenErrorDetail(res))
       }`,
     );
   }
-  let body: Record<string, unknown> = {};
-  try {
-    body = JSON.parse(res.text);
-  } catch { /* checked below */ }
-  const str = (k: string) => typeof body?.[k] === "string" ? body[k] as string : "";
+  const str = (k: string) => typeof res.body[k] === "string" ? res.body[k] as string : "";
   const tokens = {
     id_token: str("id_token"),
     access_token: str("access_token"),
@@ -116,7 +112,7 @@ export async function obtainApiKey(
       body: form.toString(),
     }, "API key exchange");
     ctx.secrets.register(res.text);
-    const key = res.ok ? (JSON.parse(res.text) as Record<string, unknown>).access_token : undefined;
+    const key = res.ok ? res.body.access_token : undefined;
     if (typeof key === "string" && key) {
       ctx.secrets.register(key);
       return key;

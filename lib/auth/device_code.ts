@@ -68,6 +68,18 @@ export class DeviceLoginError extends CdxError {
   }
 }
 
+/** An issuer's answer to {@linkcode postToIssuer}. */
+export interface IssuerAnswer {
+  /** The HTTP status. */
+  status: number;
+  /** Whether the status is 2xx. */
+  ok: boolean;
+  /** The whole body as text. */
+  text: string;
+  /** The body parsed as a JSON object; `{}` when it is not one. */
+  body: Record<string, unknown>;
+}
+
 /**
  * POSTs to an issuer endpoint through {@linkcode fetchText} (bounded by
  * `CDX_REQUEST_TIMEOUT`, cancelled by Ctrl-C; errors name the host and
@@ -78,18 +90,11 @@ export async function postToIssuer(
   url: string,
   init: { headers: Record<string, string>; body: string },
   what: string,
-): Promise<{ status: number; ok: boolean; text: string }> {
+): Promise<IssuerAnswer> {
   const res = await fetchText(ctx, url, { method: "POST", ...init }, { what });
-  return { status: res.status, ok: res.ok, text: res.text };
-}
-
-function parseJson(text: string): Record<string, unknown> {
-  try {
-    const value = JSON.parse(text);
-    return value && typeof value === "object" ? value : {};
-  } catch {
-    return {};
-  }
+  // fetchText has parsed the body already; only an object is an answer to read fields from.
+  const body = res.json && typeof res.json === "object" ? res.json as Record<string, unknown> : {};
+  return { status: res.status, ok: res.ok, text: res.text, body };
 }
 
 /** `interval` as codex reads it: a string (or number) of seconds, trimmed, default 0. */
@@ -99,8 +104,7 @@ export function parseCodexInterval(value: unknown): number {
 }
 
 /** The detail of a token-endpoint error, as codex extracts it. */
-export function tokenErrorDetail(text: string): string {
-  const body = parseJson(text);
+export function tokenErrorDetail({ body, text }: Pick<IssuerAnswer, "body" | "text">): string {
   if (typeof body.error_description === "string") return body.error_description;
   const error = body.error;
   if (error && typeof error === "object") {
@@ -139,7 +143,7 @@ export async function codexDeviceLogin(
   if (!codeRes.ok) {
     throw new DeviceLoginError(`device code request failed with status ${codeRes.status}`);
   }
-  const code = parseJson(codeRes.text);
+  const code = codeRes.body;
   const deviceAuthId = code.device_auth_id;
   const userCode = code.user_code ?? code.usercode;
   if (typeof deviceAuthId !== "string" || typeof userCode !== "string") {
@@ -163,7 +167,7 @@ export async function codexDeviceLogin(
       body: JSON.stringify({ device_auth_id: deviceAuthId, user_code: userCode }),
     }, "device code poll");
     if (res.ok) {
-      grant = parseJson(res.text);
+      grant = res.body;
       break;
     }
     if (res.status !== 403 && res.status !== 404) {
@@ -206,11 +210,11 @@ export async function codexDeviceLogin(
   if (!exchange.ok) {
     throw new DeviceLoginError(
       `device code exchange failed: token endpoint returned status ${exchange.status}: ${
-        ctx.secrets.redact(tokenErrorDetail(exchange.text))
+        ctx.secrets.redact(tokenErrorDetail(exchange))
       }`,
     );
   }
-  const tokens = parseJson(exchange.text);
+  const tokens = exchange.body;
   for (const key of ["id_token", "access_token", "refresh_token"]) {
     if (typeof tokens[key] !== "string" || tokens[key] === "") {
       throw new DeviceLoginError(`device code exchange failed: the response has no ${key}`);

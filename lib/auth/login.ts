@@ -9,7 +9,13 @@
 import type { Context } from "../context.ts";
 import { CdxError, UsageError } from "../errors.ts";
 import { isCancellation } from "../cancel.ts";
-import { apiKeyAuth, type AuthData, chatgptAuth, type TokenData } from "./auth_json.ts";
+import {
+  apiKeyAuth,
+  type AuthData,
+  chatgptAuth,
+  isRevocable,
+  type TokenData,
+} from "./auth_json.ts";
 import { parseIdClaims } from "./jwt.ts";
 import {
   CODEX_CLIENT_ID,
@@ -27,7 +33,6 @@ import type { AuthLocation } from "./backends.ts";
 import type { StoreMode } from "./modes.ts";
 import { saveLogin } from "./credentials.ts";
 import { revokeAuth } from "./revoke.ts";
-import { isRevocable } from "./auth_json.ts";
 
 /** Result of a login. */
 export interface LoginResult {
@@ -173,10 +178,9 @@ export async function finishLogin(
   options.onSaved?.();
 
   // Best effort, as codex: revoke the refresh token this login replaced.
-  const old = previous;
-  if (old && isRevocable(old) && old.tokens!.refresh_token !== data.refresh_token) {
+  if (previous && isRevocable(previous) && previous.tokens!.refresh_token !== data.refresh_token) {
     try {
-      await revokeAuth(ctx, old);
+      await revokeAuth(ctx, previous);
     } catch (error) {
       if (isCancellation(error) && ctx.signal.aborted) throw error;
       ctx.logger.getChild("auth").warn("could not revoke the replaced token: {error}", {

@@ -42,15 +42,6 @@ export interface RefreshResponse {
   refresh_token?: string;
 }
 
-export {
-  classifyRefreshFailure,
-  GENERIC_REFRESH_FAILURE,
-  MAX_TOKEN_AGE_MS,
-  needsRefresh,
-  refreshErrorCode,
-  RefreshPermanentError,
-  RefreshTransientError,
-} from "./refresh_policy.ts";
 import {
   ACCOUNT_CHANGED,
   classifyRefreshFailure,
@@ -144,8 +135,7 @@ export async function requestRefresh(
     }
     return out;
   };
-  let attempt = 0;
-  return await retry(() => once(++attempt), {
+  return await retry(once, {
     decide: (n: number, error: unknown) =>
       n < attempts && error instanceof RefreshTransientError ? {} : undefined,
     baseMs: backoff,

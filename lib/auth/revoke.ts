@@ -16,8 +16,6 @@ import { codexHeaders, tokenEndpoints } from "./endpoints.ts";
 /** Default bound on a revoke call (`CDX_REQUEST_TIMEOUT` overrides it). */
 export const REVOKE_TIMEOUT_MS = 10_000;
 
-export { isRevocable } from "./auth_json.ts";
-
 /**
  * Revokes `auth`'s refresh token. Throws a {@linkcode CdxError} (naming the
  * host, never a secret) when the endpoint cannot be reached, answers non-2xx

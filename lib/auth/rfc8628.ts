@@ -13,6 +13,7 @@ import {
   type DeviceFlowOptions,
   DeviceLoginError,
   type DeviceLoginTokens,
+  type IssuerAnswer,
   postToIssuer,
   tokenErrorDetail,
 } from "./device_code.ts";
@@ -34,23 +35,17 @@ export interface Rfc8628Options extends DeviceFlowOptions {
   scope?: string;
 }
 
-/** A form POST to a standard OAuth endpoint, its JSON answer parsed (`{}` when not JSON). */
-export async function postForm(
+/** A form POST to a standard OAuth endpoint. */
+async function postForm(
   ctx: Context,
   url: string,
   form: Record<string, string>,
   what: string,
-): Promise<{ status: number; ok: boolean; body: Record<string, unknown>; text: string }> {
-  const { status, ok, text } = await postToIssuer(ctx, url, {
+): Promise<IssuerAnswer> {
+  return await postToIssuer(ctx, url, {
     headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
     body: new URLSearchParams(form).toString(),
   }, what);
-  let body: Record<string, unknown> = {};
-  try {
-    const v = JSON.parse(text);
-    if (v && typeof v === "object") body = v;
-  } catch { /* not JSON */ }
-  return { status, ok, body, text };
 }
 
 /** Runs the RFC 8628 flow and returns the tokens (`id_token` may be empty). */
@@ -76,7 +71,7 @@ export async function rfc8628Login(
   if (!device.ok) {
     throw new DeviceLoginError(
       `device authorization request failed with status ${device.status}: ${
-        tokenErrorDetail(device.text)
+        tokenErrorDetail(device)
       }`,
     );
   }
@@ -156,7 +151,7 @@ export async function rfc8628Login(
         throw expired();
       default:
         throw new DeviceLoginError(
-          `token request failed with status ${res.status}: ${tokenErrorDetail(res.text)}`,
+          `token request failed with status ${res.status}: ${tokenErrorDetail(res)}`,
         );
     }
   }
