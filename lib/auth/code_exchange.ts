@@ -68,7 +68,14 @@ export async function exchangeCode(
     headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
     body: form.toString(),
   }, "token exchange");
-  ctx.secrets.register(res.text);
+  // The token fields, not the whole answer (issue 10: a large body is no secret to index).
+  const str = (k: string) => typeof res.body[k] === "string" ? res.body[k] as string : "";
+  const tokens = {
+    id_token: str("id_token"),
+    access_token: str("access_token"),
+    refresh_token: str("refresh_token"),
+  };
+  for (const t of Object.values(tokens)) if (t) ctx.secrets.register(t);
   if (!res.ok) {
     throw new TokenExchangeError(
       `Token exchange failed: token endpoint returned status ${res.status}: ${
@@ -76,12 +83,6 @@ export async function exchangeCode(
       }`,
     );
   }
-  const str = (k: string) => typeof res.body[k] === "string" ? res.body[k] as string : "";
-  const tokens = {
-    id_token: str("id_token"),
-    access_token: str("access_token"),
-    refresh_token: str("refresh_token"),
-  };
   // codex requires all three; a standard issuer needs to send only an access token.
   const required = options.flavour === "codex" ? Object.keys(tokens) : ["access_token"];
   for (const key of required) {
@@ -89,7 +90,6 @@ export async function exchangeCode(
       throw new TokenExchangeError(`Token exchange failed: the response has no ${key}`);
     }
   }
-  for (const t of Object.values(tokens)) if (t) ctx.secrets.register(t);
   return tokens;
 }
 
@@ -111,7 +111,6 @@ export async function obtainApiKey(
       headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
       body: form.toString(),
     }, "API key exchange");
-    ctx.secrets.register(res.text);
     const key = res.ok ? res.body.access_token : undefined;
     if (typeof key === "string" && key) {
       ctx.secrets.register(key);
