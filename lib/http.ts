@@ -19,8 +19,6 @@ import { startProgress } from "./status_line.ts";
 
 /** Environment variable overriding every request bound, in seconds. */
 export const REQUEST_TIMEOUT_ENV = "CDX_REQUEST_TIMEOUT";
-/** The same setting in config.toml: `[cdx]` table, key `request_timeout` (seconds). */
-export const REQUEST_TIMEOUT_CONFIG = "cdx.request_timeout";
 /** Default bound on one request, ms. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** Default cap on a response body cdx reads whole, bytes. */

@@ -67,9 +67,6 @@ export interface StoredAuth {
   location: AuthLocation;
 }
 
-/** How a credential authenticates requests. */
-export type AuthKind = "apikey" | "chatgpt";
-
 /** File names inside CODEX_HOME. */
 export const AUTH_FILE = "auth.json";
 /** The legacy token file some older tools left in CODEX_HOME. */

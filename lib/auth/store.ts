@@ -174,16 +174,3 @@ export function storeUnreadable(snapshot: Pick<AuthSnapshot, "keyring" | "mode">
     { hint: keyringHint(error), exitCode: ExitCode.STORE_UNAVAILABLE, cause: error },
   );
 }
-
-/** What the store would be described as (for messages). */
-export function locationText(location: AuthLocation): string {
-  switch (location.kind) {
-    case "keyring":
-      return `the keychain (${location.backend})`;
-    case "file":
-    case "legacy-file":
-      return location.path;
-    case "memory":
-      return "memory";
-  }
-}
