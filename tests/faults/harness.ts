@@ -23,7 +23,11 @@
  *
  * @module
  */
-import { type SecretServiceEnv, startSecretService } from "../helpers/secret_service.ts";
+import {
+  hasSecretServiceTools,
+  type SecretServiceEnv,
+  startSecretService,
+} from "../helpers/secret_service.ts";
 import { type CodexAuthServer, startCodexAuthServer } from "../fakes/codex_auth_server.ts";
 import { baseEnv, cdxCommandLine, type CdxResult, runCdx } from "../helpers/cli.ts";
 import { runChild } from "../helpers/spawn.ts";
@@ -747,6 +751,44 @@ export async function runCases(
     }
   };
   await Promise.all(Array.from({ length: Math.min(pool, queue.length) }, worker));
+}
+
+/** The suite needs a private gnome-keyring: Linux with its tools installed. */
+const HAS_SS = Deno.build.os === "linux" && hasSecretServiceTools();
+
+/** Options of {@linkcode faultTest}. */
+export interface FaultTestOptions {
+  /** Skip the test also when this is true (it is always skipped without the keyring tools). */
+  ignore?: boolean;
+  /** Options of the file's world ({@linkcode startWorld}). */
+  world?: { accessTokenTtlS?: number };
+}
+
+/**
+ * Registers a fault suite file's test: skipped without the keyring tools;
+ * `body` runs its cases (as steps, hence no op/resource sanitizers) in one
+ * world started for it, and the file's rows go to the table whatever
+ * happened.
+ */
+export function faultTest(
+  name: string,
+  body: (t: Deno.TestContext, world: World) => Promise<void>,
+  options: FaultTestOptions = {},
+): void {
+  Deno.test({
+    name,
+    ignore: !HAS_SS || options.ignore,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn(t) {
+      await using world = await startWorld(options.world);
+      try {
+        await body(t, world);
+      } finally {
+        await writeFaultTable();
+      }
+    },
+  });
 }
 
 /** A row skipped on this machine (e.g. no permission to mount), shown in the table. */

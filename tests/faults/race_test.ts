@@ -24,20 +24,10 @@
  * codex's own race, outside what cdx can fix; `CODEX_N=3` reproduces it.
  */
 import assert from "node:assert/strict";
-import { hasSecretServiceTools } from "../helpers/secret_service.ts";
 import { runChild } from "../helpers/spawn.ts";
 import { normalStream, startResponsesServer } from "../fakes/responses_server.ts";
-import {
-  type Case,
-  type CaseSpec,
-  findCodex,
-  runCases,
-  skipRow,
-  startWorld,
-  writeFaultTable,
-} from "./harness.ts";
+import { type Case, type CaseSpec, faultTest, findCodex, runCases, skipRow } from "./harness.ts";
 
-const HAS_SS = Deno.build.os === "linux" && hasSecretServiceTools();
 const CODEX = findCodex();
 const N = 3;
 const CODEX_N = Number(Deno.env.get("CODEX_N") ?? 1);
@@ -169,21 +159,11 @@ function specs(): CaseSpec[] {
   );
 }
 
-Deno.test({
-  name:
-    "faults: cdx and codex 0.169.0 refreshing the same expired token at once make one refresh and never say 'already used'",
-  ignore: !HAS_SS || !CODEX,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
-    await using world = await startWorld({ accessTokenTtlS: 3600 });
-    try {
-      await runCases(t, world, specs(), 1);
-    } finally {
-      await writeFaultTable();
-    }
-  },
-});
+faultTest(
+  "faults: cdx and codex 0.169.0 refreshing the same expired token at once make one refresh and never say 'already used'",
+  (t, world) => runCases(t, world, specs(), 1),
+  { ignore: !CODEX, world: { accessTokenTtlS: 3600 } },
+);
 
 if (!CODEX) {
   skipRow("race", "codex 0.169.0 is not in the npx cache");
