@@ -30,7 +30,7 @@ import {
 } from "../helpers/secret_service.ts";
 import { type CodexAuthServer, startCodexAuthServer } from "../fakes/codex_auth_server.ts";
 import { baseEnv, cdxCommandLine, type CdxResult, runCdx } from "../helpers/cli.ts";
-import { runChild } from "../helpers/spawn.ts";
+import { runChild, spawnChild } from "../helpers/spawn.ts";
 import {
   type AuthData,
   chatgptAuth,
@@ -207,21 +207,13 @@ export class Case {
     options: CdxRunOptions = {},
   ): Promise<Paused> {
     const { cmd, args: pre } = cdxCommandLine();
-    const child = new Deno.Command(cmd, {
-      args: [...pre, ...args],
+    const child = await spawnChild(cmd, [...pre, ...args], {
       env: baseEnv(
         this.env({ ...options, env: { ...options.env, CDX_TEST_PAUSE_AT: checkpoint } }),
       ),
       clearEnv: true,
-      stdin: options.stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    if (options.stdin !== undefined) {
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(options.stdin));
-      await writer.close();
-    }
+      stdin: options.stdin,
+    });
     let stderr = "";
     let stdout = "";
     const line = `cdx-test: paused at ${checkpoint}\n`;
