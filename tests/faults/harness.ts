@@ -30,7 +30,7 @@ import {
 } from "../helpers/secret_service.ts";
 import { type CodexAuthServer, startCodexAuthServer } from "../fakes/codex_auth_server.ts";
 import { baseEnv, cdxCommandLine, type CdxResult, runCdx } from "../helpers/cli.ts";
-import { runChild, spawnChild } from "../helpers/spawn.ts";
+import { type ChildResult, runChild, spawnChild } from "../helpers/spawn.ts";
 import {
   type AuthData,
   chatgptAuth,
@@ -271,9 +271,25 @@ export class Case {
 
   /** Runs the real codex (when installed) with this case's CODEX_HOME. */
   async codex(args: string[]): Promise<RunRecord | undefined> {
+    if (!this.world.codex) return undefined;
+    const out = await this.runCodex(args);
+    // codex warns about helper binaries when CODEX_HOME is under the temp dir.
+    const stderr = out.stderr.split("\n").filter((l) => !l.startsWith("WARNING: proceeding"))
+      .join("\n");
+    const record = { args: ["codex", ...args], code: out.code, stdout: out.stdout, stderr };
+    this.runs.push(record);
+    return record;
+  }
+
+  /**
+   * Runs the real codex (which must be installed) with this case's
+   * CODEX_HOME, keychain and issuer, and nothing else of the environment;
+   * not recorded.
+   */
+  runCodex(args: string[], options: { cwd?: string } = {}): Promise<ChildResult> {
     const codex = this.world.codex;
-    if (!codex) return undefined;
-    const out = await runChild(codex[0], [...codex.slice(1), ...args], {
+    if (!codex) throw new Error("codex 0.169.0 is not installed");
+    return runChild(codex[0], [...codex.slice(1), ...args], {
       env: {
         PATH: "/usr/local/bin:/usr/bin:/bin",
         HOME: this.dir,
@@ -282,13 +298,8 @@ export class Case {
         CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${this.world.issuer.url}/oauth/token`,
       },
       clearEnv: true,
+      cwd: options.cwd,
     });
-    // codex warns about helper binaries when CODEX_HOME is under the temp dir.
-    const stderr = out.stderr.split("\n").filter((l) => !l.startsWith("WARNING: proceeding"))
-      .join("\n");
-    const record = { args: ["codex", ...args], code: out.code, stdout: out.stdout, stderr };
-    this.runs.push(record);
-    return record;
   }
 
   // --- seeding ---------------------------------------------------------------------------------
