@@ -21,6 +21,9 @@ import { withHome } from "./helpers/auth_context.ts";
 
 const KEY = "sk-test-edges-key-0123456789";
 
+/** Each signal with the exit code and the word cdx ends with. */
+const SIGNALS = [["SIGINT", 130, "interrupted"], ["SIGTERM", 143, "terminated"]] as const;
+
 function env(home: string, baseUrl: string, extra: Record<string, string> = {}) {
   return { CODEX_HOME: home, OPENAI_API_KEY: KEY, OPENAI_BASE_URL: baseUrl, ...extra };
 }
@@ -76,13 +79,7 @@ Deno.test("10 MB of response headers is a clear error, not 'cannot reach the mod
   });
 });
 
-for (
-  const [signal, code, word] of [["SIGINT", 130, "interrupted"], [
-    "SIGTERM",
-    143,
-    "terminated",
-  ]] as const
-) {
+for (const [signal, code, word] of SIGNALS) {
   Deno.test(`${signal} while waiting for the model's first byte: exit ${code}, '${word}'`, async () => {
     await using server = silentServer();
     await withHome(async (home) => {
@@ -175,13 +172,7 @@ Deno.test("--timeout also covers the refresh: a hung token endpoint with --timeo
   });
 });
 
-for (
-  const [signal, code, word] of [["SIGINT", 130, "interrupted"], [
-    "SIGTERM",
-    143,
-    "terminated",
-  ]] as const
-) {
+for (const [signal, code, word] of SIGNALS) {
   Deno.test(`${signal} during a hung refresh: exit ${code}, '${word}', never 'internal error'`, async () => {
     await withHungRefresh(async ({ home, env, tokens }) => {
       await using live = startCdx(["run", "hi"], { env });
