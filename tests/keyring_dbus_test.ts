@@ -24,6 +24,7 @@ import {
 } from "../lib/keyring/mod.ts";
 import {
   hasSecretServiceTools,
+  noActivationBusConfig,
   type SecretServiceEnv,
   startSecretService,
 } from "./helpers/secret_service.ts";
@@ -285,22 +286,7 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "cdx-bare-bus-" });
     // A session bus with no service directories: nothing can be activated.
-    await Deno.writeTextFile(
-      `${dir}/bus.conf`,
-      `<!DOCTYPE busconfig PUBLIC
- "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=${dir}/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>`,
-    );
+    await Deno.writeTextFile(`${dir}/bus.conf`, noActivationBusConfig(`unix:path=${dir}/bus`));
     const started = await runChild("dbus-daemon", [
       `--config-file=${dir}/bus.conf`,
       "--fork",

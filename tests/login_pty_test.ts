@@ -6,8 +6,8 @@
  * before a warning, never glued to it.
  */
 import assert from "node:assert/strict";
-import { cdxAtTerminal, HAS_PTY, NO_PTY } from "./helpers/pty.ts";
-import { startCodexAuthServer } from "./fakes/codex_auth_server.ts";
+import { cdxAtTerminal, HAS_PTY, NO_PTY, type Terminal } from "./helpers/pty.ts";
+import { type CodexAuthServer, startCodexAuthServer } from "./fakes/codex_auth_server.ts";
 import { chatgptAuth, serializeAuthFile } from "../lib/auth/auth_json.ts";
 import { exists, tempHome } from "./helpers/auth_context.ts";
 import { authorizeUrlIn, waitFor } from "./helpers/browser.ts";
@@ -16,49 +16,51 @@ function fileEnv(home: string, extra: Record<string, string> = {}): Record<strin
   return { CODEX_HOME: home, CDX_CREDENTIALS_STORE: "file", ...extra };
 }
 
+/** `cdx login` at a terminal, no browser, against the codex fake: at its paste prompt. */
+async function atPastePrompt(
+  fn: (s: { home: string; fake: CodexAuthServer; term: Terminal }) => Promise<void>,
+): Promise<void> {
+  await using home = await tempHome();
+  await using fake = await startCodexAuthServer({});
+  const term = cdxAtTerminal(
+    ["login", "--port", "0"],
+    fileEnv(home.path, { CDX_ISSUER: fake.url }),
+  );
+  await waitFor(() => term.screen().includes("Paste the address here"), "the paste prompt");
+  await fn({ home: home.path, fake, term });
+}
+
 Deno.test({
   name:
     `terminal, no display: the pasted address of the page that failed to load completes the login${NO_PTY}`,
   ignore: !HAS_PTY,
-  async fn() {
-    await using home = await tempHome();
-    await using fake = await startCodexAuthServer({});
-    const term = cdxAtTerminal(
-      ["login", "--port", "0"],
-      fileEnv(home.path, { CDX_ISSUER: fake.url }),
-    );
-    await waitFor(() => term.screen().includes("Paste the address here"), "the paste prompt");
-    assert.match(term.screen(), /cdx did not open a browser \(no graphical session/);
-    const url = authorizeUrlIn(term.screen())!;
-    // The browser is on another machine: it follows the redirect but cannot reach this one.
-    const redirect = await fetch(url, { redirect: "manual" });
-    const callback = redirect.headers.get("location")!;
-    await term.type(`${callback}\n`);
-    const r = await term.done();
-    assert.equal(r.code, 0, r.screen);
-    assert.match(r.screen, /Successfully logged in\r\n/);
-    assert.equal(fake.exchangedCodes.length, 1);
-    assert.ok(await exists(`${home.path}/auth.json`));
-  },
+  fn: () =>
+    atPastePrompt(async ({ home, fake, term }) => {
+      assert.match(term.screen(), /cdx did not open a browser \(no graphical session/);
+      const url = authorizeUrlIn(term.screen())!;
+      // The browser is on another machine: it follows the redirect but cannot reach this one.
+      const redirect = await fetch(url, { redirect: "manual" });
+      const callback = redirect.headers.get("location")!;
+      await term.type(`${callback}\n`);
+      const r = await term.done();
+      assert.equal(r.code, 0, r.screen);
+      assert.match(r.screen, /Successfully logged in\r\n/);
+      assert.equal(fake.exchangedCodes.length, 1);
+      assert.ok(await exists(`${home}/auth.json`));
+    }),
 });
 
 Deno.test({
   name: `terminal: Ctrl-C at the paste prompt exits 130 at once and saves nothing${NO_PTY}`,
   ignore: !HAS_PTY,
-  async fn() {
-    await using home = await tempHome();
-    await using fake = await startCodexAuthServer({});
-    const term = cdxAtTerminal(
-      ["login", "--port", "0"],
-      fileEnv(home.path, { CDX_ISSUER: fake.url }),
-    );
-    await waitFor(() => term.screen().includes("Paste the address here"), "the paste prompt");
-    await term.type("\x03");
-    const r = await term.done();
-    assert.equal(r.code, 130, r.screen);
-    assert.match(r.screen, /interrupted\r\n$/);
-    assert.equal(await exists(`${home.path}/auth.json`), false);
-  },
+  fn: () =>
+    atPastePrompt(async ({ home, term }) => {
+      await term.type("\x03");
+      const r = await term.done();
+      assert.equal(r.code, 130, r.screen);
+      assert.match(r.screen, /interrupted\r\n$/);
+      assert.equal(await exists(`${home}/auth.json`), false);
+    }),
 });
 
 Deno.test({

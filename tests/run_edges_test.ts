@@ -21,6 +21,9 @@ import { withHome } from "./helpers/auth_context.ts";
 
 const KEY = "sk-test-edges-key-0123456789";
 
+/** Each signal with the exit code and the word cdx ends with. */
+const SIGNALS = [["SIGINT", 130, "interrupted"], ["SIGTERM", 143, "terminated"]] as const;
+
 function env(home: string, baseUrl: string, extra: Record<string, string> = {}) {
   return { CODEX_HOME: home, OPENAI_API_KEY: KEY, OPENAI_BASE_URL: baseUrl, ...extra };
 }
@@ -76,13 +79,7 @@ Deno.test("10 MB of response headers is a clear error, not 'cannot reach the mod
   });
 });
 
-for (
-  const [signal, code, word] of [["SIGINT", 130, "interrupted"], [
-    "SIGTERM",
-    143,
-    "terminated",
-  ]] as const
-) {
+for (const [signal, code, word] of SIGNALS) {
   Deno.test(`${signal} while waiting for the model's first byte: exit ${code}, '${word}'`, async () => {
     await using server = silentServer();
     await withHome(async (home) => {
@@ -133,23 +130,34 @@ async function expiredLogin(home: string) {
   );
 }
 
-function refreshEnv(home: string, tokenOrigin: string, baseUrl: string) {
-  return {
-    CODEX_HOME: home,
-    CDX_CREDENTIALS_STORE: "file",
-    OPENAI_BASE_URL: baseUrl,
-    CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${tokenOrigin}/oauth/token`,
-  };
+/** What {@linkcode withHungRefresh} hands its test. */
+interface HungRefresh {
+  home: string;
+  /** cdx's environment: the file store, the model server, the silent token endpoint. */
+  env: Record<string, string>;
+  tokens: ReturnType<typeof silentServer>;
+  server: ReturnType<typeof startResponsesServer>;
 }
 
-Deno.test("a hung token endpoint during the refresh before the request: --idle-timeout 3 ends with 124", async () => {
+/** An expired stored login whose token endpoint accepts and never answers, a model server behind it. */
+async function withHungRefresh(fn: (s: HungRefresh) => Promise<void>): Promise<void> {
   await using tokens = silentServer();
   await using server = startResponsesServer([normalStream()]);
   await withHome(async (home) => {
     await expiredLogin(home);
-    const r = await runCdxBounded(["run", "--idle-timeout", "3", "hi"], {
-      env: refreshEnv(home, tokens.origin, server.baseUrl),
-    });
+    const env = {
+      CODEX_HOME: home,
+      CDX_CREDENTIALS_STORE: "file",
+      OPENAI_BASE_URL: server.baseUrl,
+      CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${tokens.origin}/oauth/token`,
+    };
+    await fn({ home, env, tokens, server });
+  });
+}
+
+Deno.test("a hung token endpoint during the refresh before the request: --idle-timeout 3 ends with 124", async () => {
+  await withHungRefresh(async ({ env, server }) => {
+    const r = await runCdxBounded(["run", "--idle-timeout", "3", "hi"], { env });
     assert.equal(r.code, 124, r.stderr);
     assert.match(r.stderr, /token endpoint for 3 s \(--idle-timeout\)/);
     assert.equal(server.responseRequests().length, 0);
@@ -157,33 +165,17 @@ Deno.test("a hung token endpoint during the refresh before the request: --idle-t
 });
 
 Deno.test("--timeout also covers the refresh: a hung token endpoint with --timeout 2 ends with 124", async () => {
-  await using tokens = silentServer();
-  await using server = startResponsesServer([normalStream()]);
-  await withHome(async (home) => {
-    await expiredLogin(home);
-    const r = await runCdxBounded(["run", "--timeout", "2", "hi"], {
-      env: refreshEnv(home, tokens.origin, server.baseUrl),
-    });
+  await withHungRefresh(async ({ env }) => {
+    const r = await runCdxBounded(["run", "--timeout", "2", "hi"], { env });
     assert.equal(r.code, 124, r.stderr);
     assert.match(r.stderr, /no complete answer within 2 s \(--timeout\)/);
   });
 });
 
-for (
-  const [signal, code, word] of [["SIGINT", 130, "interrupted"], [
-    "SIGTERM",
-    143,
-    "terminated",
-  ]] as const
-) {
+for (const [signal, code, word] of SIGNALS) {
   Deno.test(`${signal} during a hung refresh: exit ${code}, '${word}', never 'internal error'`, async () => {
-    await using tokens = silentServer();
-    await using server = startResponsesServer([normalStream()]);
-    await withHome(async (home) => {
-      await expiredLogin(home);
-      await using live = startCdx(["run", "hi"], {
-        env: refreshEnv(home, tokens.origin, server.baseUrl),
-      });
+    await withHungRefresh(async ({ home, env, tokens }) => {
+      await using live = startCdx(["run", "hi"], { env });
       await tokens.requested;
       live.child.kill(signal);
       const r = await live.finish();

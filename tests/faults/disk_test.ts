@@ -11,20 +11,16 @@
  * After each case the shared check of harness.ts.
  */
 import assert from "node:assert/strict";
-import { hasSecretServiceTools } from "../helpers/secret_service.ts";
 import { runChild } from "../helpers/spawn.ts";
 import {
   type Case,
   type CaseSpec,
+  faultTest,
   runCases,
   type RunRecord,
   skipRow,
-  startWorld,
-  writeFaultTable,
 } from "./harness.ts";
 import { FLOWS } from "./flows.ts";
-
-const HAS_SS = Deno.build.os === "linux" && hasSecretServiceTools();
 
 async function canMount(): Promise<string | undefined> {
   const dir = await Deno.makeTempDir({ prefix: "cdx-mount-probe-" });
@@ -248,31 +244,22 @@ function symlinkSpecs(): CaseSpec[] {
   ];
 }
 
-Deno.test({
-  name:
-    "faults: a full disk, a read-only or immutable CODEX_HOME and symlinks give one-line errors, never a request the disk cannot keep, never a lost credential",
-  ignore: !HAS_SS,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
-    await using world = await startWorld();
-    try {
-      const mountProblem = await canMount();
-      const chattrProblem = await canChattr();
-      if (mountProblem && chattrProblem) skipRow("disk", `${mountProblem}; ${chattrProblem}`);
-      for (
-        const [problem, what] of [[mountProblem, "full disk / read-only"], [
-          chattrProblem,
-          "immutable CODEX_HOME",
-        ]] as const
-      ) {
-        if (problem) {
-          await t.step({ name: `${what} cases skipped: ${problem}`, ignore: true, fn: () => {} });
-        }
+faultTest(
+  "faults: a full disk, a read-only or immutable CODEX_HOME and symlinks give one-line errors, never a request the disk cannot keep, never a lost credential",
+  async (t, world) => {
+    const mountProblem = await canMount();
+    const chattrProblem = await canChattr();
+    if (mountProblem && chattrProblem) skipRow("disk", `${mountProblem}; ${chattrProblem}`);
+    for (
+      const [problem, what] of [[mountProblem, "full disk / read-only"], [
+        chattrProblem,
+        "immutable CODEX_HOME",
+      ]] as const
+    ) {
+      if (problem) {
+        await t.step({ name: `${what} cases skipped: ${problem}`, ignore: true, fn: () => {} });
       }
-      await runCases(t, world, [...diskSpecs(mountProblem, chattrProblem), ...symlinkSpecs()]);
-    } finally {
-      await writeFaultTable();
     }
+    await runCases(t, world, [...diskSpecs(mountProblem, chattrProblem), ...symlinkSpecs()]);
   },
-});
+);

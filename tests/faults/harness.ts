@@ -23,10 +23,14 @@
  *
  * @module
  */
-import { type SecretServiceEnv, startSecretService } from "../helpers/secret_service.ts";
+import {
+  hasSecretServiceTools,
+  type SecretServiceEnv,
+  startSecretService,
+} from "../helpers/secret_service.ts";
 import { type CodexAuthServer, startCodexAuthServer } from "../fakes/codex_auth_server.ts";
 import { baseEnv, cdxCommandLine, type CdxResult, runCdx } from "../helpers/cli.ts";
-import { runChild } from "../helpers/spawn.ts";
+import { type ChildResult, runChild, spawnChild } from "../helpers/spawn.ts";
 import {
   type AuthData,
   chatgptAuth,
@@ -203,21 +207,13 @@ export class Case {
     options: CdxRunOptions = {},
   ): Promise<Paused> {
     const { cmd, args: pre } = cdxCommandLine();
-    const child = new Deno.Command(cmd, {
-      args: [...pre, ...args],
+    const child = await spawnChild(cmd, [...pre, ...args], {
       env: baseEnv(
         this.env({ ...options, env: { ...options.env, CDX_TEST_PAUSE_AT: checkpoint } }),
       ),
       clearEnv: true,
-      stdin: options.stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    if (options.stdin !== undefined) {
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(options.stdin));
-      await writer.close();
-    }
+      stdin: options.stdin,
+    });
     let stderr = "";
     let stdout = "";
     const line = `cdx-test: paused at ${checkpoint}\n`;
@@ -275,9 +271,25 @@ export class Case {
 
   /** Runs the real codex (when installed) with this case's CODEX_HOME. */
   async codex(args: string[]): Promise<RunRecord | undefined> {
+    if (!this.world.codex) return undefined;
+    const out = await this.runCodex(args);
+    // codex warns about helper binaries when CODEX_HOME is under the temp dir.
+    const stderr = out.stderr.split("\n").filter((l) => !l.startsWith("WARNING: proceeding"))
+      .join("\n");
+    const record = { args: ["codex", ...args], code: out.code, stdout: out.stdout, stderr };
+    this.runs.push(record);
+    return record;
+  }
+
+  /**
+   * Runs the real codex (which must be installed) with this case's
+   * CODEX_HOME, keychain and issuer, and nothing else of the environment;
+   * not recorded.
+   */
+  runCodex(args: string[], options: { cwd?: string } = {}): Promise<ChildResult> {
     const codex = this.world.codex;
-    if (!codex) return undefined;
-    const out = await runChild(codex[0], [...codex.slice(1), ...args], {
+    if (!codex) throw new Error("codex 0.169.0 is not installed");
+    return runChild(codex[0], [...codex.slice(1), ...args], {
       env: {
         PATH: "/usr/local/bin:/usr/bin:/bin",
         HOME: this.dir,
@@ -286,13 +298,8 @@ export class Case {
         CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${this.world.issuer.url}/oauth/token`,
       },
       clearEnv: true,
+      cwd: options.cwd,
     });
-    // codex warns about helper binaries when CODEX_HOME is under the temp dir.
-    const stderr = out.stderr.split("\n").filter((l) => !l.startsWith("WARNING: proceeding"))
-      .join("\n");
-    const record = { args: ["codex", ...args], code: out.code, stdout: out.stdout, stderr };
-    this.runs.push(record);
-    return record;
   }
 
   // --- seeding ---------------------------------------------------------------------------------
@@ -747,6 +754,44 @@ export async function runCases(
     }
   };
   await Promise.all(Array.from({ length: Math.min(pool, queue.length) }, worker));
+}
+
+/** The suite needs a private gnome-keyring: Linux with its tools installed. */
+const HAS_SS = Deno.build.os === "linux" && hasSecretServiceTools();
+
+/** Options of {@linkcode faultTest}. */
+export interface FaultTestOptions {
+  /** Skip the test also when this is true (it is always skipped without the keyring tools). */
+  ignore?: boolean;
+  /** Options of the file's world ({@linkcode startWorld}). */
+  world?: { accessTokenTtlS?: number };
+}
+
+/**
+ * Registers a fault suite file's test: skipped without the keyring tools;
+ * `body` runs its cases (as steps, hence no op/resource sanitizers) in one
+ * world started for it, and the file's rows go to the table whatever
+ * happened.
+ */
+export function faultTest(
+  name: string,
+  body: (t: Deno.TestContext, world: World) => Promise<void>,
+  options: FaultTestOptions = {},
+): void {
+  Deno.test({
+    name,
+    ignore: !HAS_SS || options.ignore,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn(t) {
+      await using world = await startWorld(options.world);
+      try {
+        await body(t, world);
+      } finally {
+        await writeFaultTable();
+      }
+    },
+  });
 }
 
 /** A row skipped on this machine (e.g. no permission to mount), shown in the table. */

@@ -6,70 +6,59 @@
  * shared check of harness.ts (a valid credential, cdx and codex read it, no
  * secret anywhere).
  */
-import { hasSecretServiceTools } from "../helpers/secret_service.ts";
-import { type CaseSpec, runCases, startWorld, writeFaultTable } from "./harness.ts";
+import { type CaseSpec, faultTest, runCases } from "./harness.ts";
 import { FLOWS } from "./flows.ts";
 import type { ShimFault, ShimOp } from "./shim.ts";
 
-const HAS_SS = Deno.build.os === "linux" && hasSecretServiceTools();
 const OPS: ShimOp[] = ["lookup", "store", "clear"];
 
-Deno.test({
-  name:
-    "faults: a secret-tool that fails or hangs on any call of refresh, migration, API-key login or logout never loses the credential nor leaks a secret",
-  ignore: !HAS_SS,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
-    await using world = await startWorld();
-    try {
-      const flows = [FLOWS.refresh, FLOWS.migrate, FLOWS.apikey, FLOWS.logout];
-      // A clean run of each flow counts its calls (and is itself checked).
-      const counts: Record<string, Record<ShimOp, number>> = {};
-      await runCases(
-        t,
-        world,
-        flows.map((flow): CaseSpec => ({
-          name: `${flow.name}: clean run`,
-          row: "clean",
-          async run(c) {
-            await flow.seed(c);
-            await c.shim.resetCounts();
-            const run = await c.cdx(flow.args, { stdin: flow.stdin });
-            counts[flow.name] = await c.shim.counts();
-            if (run.code !== 0) throw new Error(`clean run failed: ${run.stderr}`);
-            return await flow.after(c, run);
-          },
-        })),
-      );
-      const specs: CaseSpec[] = [];
-      for (const flow of flows) {
-        const made = counts[flow.name];
-        if (!made) continue;
-        for (const op of OPS) {
-          for (let n = 1; n <= made[op]; n++) {
-            const kinds: ShimFault[] = op === "store" ? ["fail", "hang", "fail-after"] : [
-              "fail",
-              "hang",
-            ];
-            for (const kind of kinds) {
-              specs.push({
-                name: `${flow.name}: secret-tool ${op} #${n} ${kind}s`,
-                row: `keychain-${kind}`,
-                async run(c) {
-                  await flow.seed(c);
-                  await c.shim.arm(op, n, kind);
-                  const run = await c.cdx(flow.args, { stdin: flow.stdin });
-                  return await flow.after(c, run);
-                },
-              });
-            }
+faultTest(
+  "faults: a secret-tool that fails or hangs on any call of refresh, migration, API-key login or logout never loses the credential nor leaks a secret",
+  async (t, world) => {
+    const flows = [FLOWS.refresh, FLOWS.migrate, FLOWS.apikey, FLOWS.logout];
+    // A clean run of each flow counts its calls (and is itself checked).
+    const counts: Record<string, Record<ShimOp, number>> = {};
+    await runCases(
+      t,
+      world,
+      flows.map((flow): CaseSpec => ({
+        name: `${flow.name}: clean run`,
+        row: "clean",
+        async run(c) {
+          await flow.seed(c);
+          await c.shim.resetCounts();
+          const run = await c.cdx(flow.args, { stdin: flow.stdin });
+          counts[flow.name] = await c.shim.counts();
+          if (run.code !== 0) throw new Error(`clean run failed: ${run.stderr}`);
+          return await flow.after(c, run);
+        },
+      })),
+    );
+    const specs: CaseSpec[] = [];
+    for (const flow of flows) {
+      const made = counts[flow.name];
+      if (!made) continue;
+      for (const op of OPS) {
+        for (let n = 1; n <= made[op]; n++) {
+          const kinds: ShimFault[] = op === "store" ? ["fail", "hang", "fail-after"] : [
+            "fail",
+            "hang",
+          ];
+          for (const kind of kinds) {
+            specs.push({
+              name: `${flow.name}: secret-tool ${op} #${n} ${kind}s`,
+              row: `keychain-${kind}`,
+              async run(c) {
+                await flow.seed(c);
+                await c.shim.arm(op, n, kind);
+                const run = await c.cdx(flow.args, { stdin: flow.stdin });
+                return await flow.after(c, run);
+              },
+            });
           }
         }
       }
-      await runCases(t, world, specs);
-    } finally {
-      await writeFaultTable();
     }
+    await runCases(t, world, specs);
   },
-});
+);

@@ -10,11 +10,8 @@
  * each case the shared check of harness.ts.
  */
 import assert from "node:assert/strict";
-import { hasSecretServiceTools } from "../helpers/secret_service.ts";
-import { type CaseSpec, runCases, startWorld, writeFaultTable } from "./harness.ts";
+import { type CaseSpec, faultTest, runCases } from "./harness.ts";
 import { FLOWS } from "./flows.ts";
-
-const HAS_SS = Deno.build.os === "linux" && hasSecretServiceTools();
 
 /** Flow → its checkpoints, in the order a run passes them. */
 const POINTS: Array<[keyof typeof FLOWS, string[]]> = [
@@ -82,18 +79,7 @@ function specs(): CaseSpec[] {
   return out;
 }
 
-Deno.test({
-  name:
-    "faults: kill -9, SIGINT or SIGTERM at any step of refresh, migration, login or logout leaves a valid credential that cdx and codex read, and no secret anywhere",
-  ignore: !HAS_SS,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
-    await using world = await startWorld();
-    try {
-      await runCases(t, world, specs());
-    } finally {
-      await writeFaultTable();
-    }
-  },
-});
+faultTest(
+  "faults: kill -9, SIGINT or SIGTERM at any step of refresh, migration, login or logout leaves a valid credential that cdx and codex read, and no secret anywhere",
+  (t, world) => runCases(t, world, specs()),
+);

@@ -8,11 +8,8 @@
  * nor let it through). After each case the shared check of harness.ts.
  */
 import assert from "node:assert/strict";
-import { hasSecretServiceTools } from "../helpers/secret_service.ts";
 import type { AuthData } from "../../lib/auth/auth_json.ts";
-import { type Case, type CaseSpec, runCases, startWorld, writeFaultTable } from "./harness.ts";
-
-const HAS_SS = Deno.build.os === "linux" && hasSecretServiceTools();
+import { type Case, type CaseSpec, faultTest, runCases } from "./harness.ts";
 
 /** `auth` with an unknown field of `bytes` characters (codex keeps unknown fields; so does cdx). */
 function padded(auth: AuthData, bytes: number): AuthData {
@@ -110,18 +107,7 @@ function specs(): CaseSpec[] {
   ];
 }
 
-Deno.test({
-  name:
-    "faults: oversize files, credentials, tokens and error pages give one-line errors or are stored whole; nothing is lost or leaked",
-  ignore: !HAS_SS,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
-    await using world = await startWorld();
-    try {
-      await runCases(t, world, specs());
-    } finally {
-      await writeFaultTable();
-    }
-  },
-});
+faultTest(
+  "faults: oversize files, credentials, tokens and error pages give one-line errors or are stored whole; nothing is lost or leaked",
+  (t, world) => runCases(t, world, specs()),
+);

@@ -24,29 +24,16 @@
  * codex's own race, outside what cdx can fix; `CODEX_N=3` reproduces it.
  */
 import assert from "node:assert/strict";
-import { hasSecretServiceTools } from "../helpers/secret_service.ts";
-import { runChild } from "../helpers/spawn.ts";
 import { normalStream, startResponsesServer } from "../fakes/responses_server.ts";
-import {
-  type Case,
-  type CaseSpec,
-  findCodex,
-  runCases,
-  skipRow,
-  startWorld,
-  writeFaultTable,
-} from "./harness.ts";
+import { type Case, type CaseSpec, faultTest, findCodex, runCases, skipRow } from "./harness.ts";
 
-const HAS_SS = Deno.build.os === "linux" && hasSecretServiceTools();
 const CODEX = findCodex();
 const N = 3;
 const CODEX_N = Number(Deno.env.get("CODEX_N") ?? 1);
 
 /** codex exec with ChatGPT auth against the stand-in (no WebSocket, no connectors). */
 async function codexExec(c: Case, baseUrl: string) {
-  const codex = c.world.codex!;
-  const out = await runChild(codex[0], [
-    ...codex.slice(1),
+  const out = await c.runCodex([
     "exec",
     "--skip-git-repo-check",
     "--disable",
@@ -58,17 +45,7 @@ async function codexExec(c: Case, baseUrl: string) {
     "-c",
     `model_providers.fake={name="fake",base_url="${baseUrl}",wire_api="responses",requires_openai_auth=true,supports_websockets=false,request_max_retries=0,stream_max_retries=0}`,
     "say ok",
-  ], {
-    env: {
-      PATH: "/usr/local/bin:/usr/bin:/bin",
-      HOME: c.dir,
-      CODEX_HOME: c.home,
-      ...c.world.ss.env,
-      CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${c.world.issuer.url}/oauth/token`,
-    },
-    clearEnv: true,
-    cwd: c.dir,
-  });
+  ], { cwd: c.dir });
   const record = {
     args: ["codex", "exec"],
     code: out.code,
@@ -169,21 +146,11 @@ function specs(): CaseSpec[] {
   );
 }
 
-Deno.test({
-  name:
-    "faults: cdx and codex 0.169.0 refreshing the same expired token at once make one refresh and never say 'already used'",
-  ignore: !HAS_SS || !CODEX,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
-    await using world = await startWorld({ accessTokenTtlS: 3600 });
-    try {
-      await runCases(t, world, specs(), 1);
-    } finally {
-      await writeFaultTable();
-    }
-  },
-});
+faultTest(
+  "faults: cdx and codex 0.169.0 refreshing the same expired token at once make one refresh and never say 'already used'",
+  (t, world) => runCases(t, world, specs(), 1),
+  { ignore: !CODEX, world: { accessTokenTtlS: 3600 } },
+);
 
 if (!CODEX) {
   skipRow("race", "codex 0.169.0 is not in the npx cache");

@@ -86,9 +86,18 @@ export function runCdx(args: string[], options: RunCdxOptions = {}): Promise<Cdx
   });
 }
 
-/** Starts cdx and returns the child (stdin/stdout/stderr piped). */
-export function spawnCdx(args: string[], options: RunCdxOptions = {}): Deno.ChildProcess {
-  const { cmd, args: pre } = cdxCommandLine(options.entry);
+/**
+ * Starts cdx and returns the child: stdout and stderr piped, stdin piped
+ * (and left to the caller) when `options.stdin` is any string, else
+ * /dev/null. `command` replaces the cdx command line (e.g. `script` running
+ * cdx in a pseudo-terminal).
+ */
+export function spawnCdx(
+  args: string[],
+  options: RunCdxOptions = {},
+  command: { cmd: string; args: string[] } = cdxCommandLine(options.entry),
+): Deno.ChildProcess {
+  const { cmd, args: pre } = command;
   return new Deno.Command(cmd, {
     args: [...pre, ...args],
     env: baseEnv(options.env),

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { baseEnv, cdxCommandLine, type CdxResult, type RunCdxOptions } from "./cli.ts";
+import { cdxCommandLine, type CdxResult, type RunCdxOptions, spawnCdx } from "./cli.ts";
 
 /** A running cdx. */
 export interface LiveCdx extends AsyncDisposable {
@@ -34,16 +34,7 @@ export function startCdx(
   options: LiveOptions = {},
   command: { cmd: string; args: string[] } = cdxCommandLine(options.entry),
 ): LiveCdx {
-  const { cmd, args: pre } = command;
-  const child = new Deno.Command(cmd, {
-    args: [...pre, ...args],
-    env: baseEnv(options.env),
-    clearEnv: true,
-    cwd: options.cwd,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnCdx(args, options, command);
   if (typeof options.stdin === "string" && options.stdin !== "pipe") {
     const writer = child.stdin.getWriter();
     writer.write(new TextEncoder().encode(options.stdin)).then(() => writer.close()).catch(

@@ -184,13 +184,17 @@ export interface SecretServiceOptions {
   activation?: boolean;
 }
 
-/** A session bus configuration without service directories (nothing is auto-started). */
-const NO_ACTIVATION_CONFIG =
-  `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+/**
+ * A session bus configuration without service directories (nothing is
+ * auto-started), listening on `listen` (a D-Bus address such as
+ * `unix:path=/tmp/x/bus`).
+ */
+export function noActivationBusConfig(listen: string): string {
+  return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
-  <listen>unix:tmpdir=/tmp</listen>
+  <listen>${listen}</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
@@ -199,6 +203,7 @@ const NO_ACTIVATION_CONFIG =
   </policy>
 </busconfig>
 `;
+}
 
 /** Starts only the keyring daemon (on a running bus); prints its PID. */
 const RESTART_SCRIPT = `
@@ -225,7 +230,7 @@ export async function startSecretService(
   await Deno.mkdir(`${dir}/run`, { mode: 0o700 });
   await Deno.mkdir(`${dir}/home`, { mode: 0o700 });
   if (options.activation === false) {
-    await Deno.writeTextFile(`${dir}/bus.conf`, NO_ACTIVATION_CONFIG);
+    await Deno.writeTextFile(`${dir}/bus.conf`, noActivationBusConfig("unix:tmpdir=/tmp"));
   }
 
   let busPid = 0;

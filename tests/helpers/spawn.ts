@@ -36,6 +36,25 @@ export async function runChild(
   args: readonly string[],
   options: RunChildOptions = {},
 ): Promise<ChildResult> {
+  const child = await spawnChild(cmd, args, options);
+  const out = await child.output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/**
+ * Starts `cmd args` with stdout and stderr piped; resolves once the `stdin`
+ * text (if any) is written and stdin closed.
+ *
+ * @example
+ * ```ts
+ * const child = await spawnChild("cat", [], { stdin: "hello" });
+ * ```
+ */
+export async function spawnChild(
+  cmd: string,
+  args: readonly string[],
+  options: RunChildOptions = {},
+): Promise<Deno.ChildProcess> {
   const child = new Deno.Command(cmd, {
     args: [...args],
     env: options.env,
@@ -50,6 +69,5 @@ export async function runChild(
     await writer.write(new TextEncoder().encode(options.stdin));
     await writer.close();
   }
-  const out = await child.output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+  return child;
 }

@@ -235,6 +235,19 @@ async function withTempHome<T>(fn: (home: string) => Promise<T>): Promise<T> {
   }
 }
 
+/** A wait point whose every run gets a fresh CODEX_HOME (removed afterwards). */
+function point(
+  p: { id: string; title: string; holds: string },
+  run: (home: string, column: Column) => Promise<Observation>,
+): WaitPoint {
+  return {
+    id: p.id,
+    title: p.title,
+    holds: p.holds,
+    run: (column) => withTempHome((home) => run(home, column)),
+  };
+}
+
 function fileStore(home: string, extra: Record<string, string> = {}): Record<string, string> {
   return { CODEX_HOME: home, CDX_CREDENTIALS_STORE: "file", ...extra };
 }
@@ -269,46 +282,40 @@ function loginPoint(p: {
   /** Env of the hang column (default {@linkcode REQUEST_BOUND}). */
   hangEnv?: Record<string, string>;
 }): WaitPoint {
-  return {
-    id: p.id,
-    title: p.title,
-    holds: p.holds,
-    run: (column) =>
-      withTempHome(async (home) => {
-        await using fake = await startCodexAuthServer({
-          hang: p.hang,
-          interval: p.interval,
-          autoApproveAfterPolls: p.interval ? undefined : 1,
-        });
-        const seen = () => fake.requests.filter((r) => p.hang?.(r)).length;
-        const setup: Setup = {
-          args: p.flow === "device"
-            ? ["login", "--device-auth", "--no-browser"]
-            : ["login", "--no-browser", "--port", "0"],
-          env: fileStore(home, { CDX_ISSUER: fake.url }),
-          async drive(cdx) {
-            if (p.flow !== "browser") return;
-            const url = await waitFor(() => authorizeUrlIn(cdx.stderr()), "the sign-in link");
-            if (!p.hang) return;
-            // The browser's part; its callback stays open while cdx exchanges the code.
-            const authorize = await fetch(url, { redirect: "manual" });
-            await authorize.body?.cancel();
-            fetch(authorize.headers.get("location")!).then((r) => r.body?.cancel()).catch(() => {});
-          },
-          async ready() {
-            if (p.hang) await waitFor(() => seen() > 0, `the request at ${p.title}`);
-            else if (p.interval) {
-              await waitFor(
-                () => fake.requests.some(isPath("/api/accounts/deviceauth/token")),
-                "a poll",
-              );
-            }
-          },
-          requests: seen,
-        };
-        return await observe(home, setup, column, p.hangEnv ?? REQUEST_BOUND);
-      }),
-  };
+  return point(p, async (home, column) => {
+    await using fake = await startCodexAuthServer({
+      hang: p.hang,
+      interval: p.interval,
+      autoApproveAfterPolls: p.interval ? undefined : 1,
+    });
+    const seen = () => fake.requests.filter((r) => p.hang?.(r)).length;
+    const setup: Setup = {
+      args: p.flow === "device"
+        ? ["login", "--device-auth", "--no-browser"]
+        : ["login", "--no-browser", "--port", "0"],
+      env: fileStore(home, { CDX_ISSUER: fake.url }),
+      async drive(cdx) {
+        if (p.flow !== "browser") return;
+        const url = await waitFor(() => authorizeUrlIn(cdx.stderr()), "the sign-in link");
+        if (!p.hang) return;
+        // The browser's part; its callback stays open while cdx exchanges the code.
+        const authorize = await fetch(url, { redirect: "manual" });
+        await authorize.body?.cancel();
+        fetch(authorize.headers.get("location")!).then((r) => r.body?.cancel()).catch(() => {});
+      },
+      async ready() {
+        if (p.hang) await waitFor(() => seen() > 0, `the request at ${p.title}`);
+        else if (p.interval) {
+          await waitFor(
+            () => fake.requests.some(isPath("/api/accounts/deviceauth/token")),
+            "a poll",
+          );
+        }
+      },
+      requests: seen,
+    };
+    return await observe(home, setup, column, p.hangEnv ?? REQUEST_BOUND);
+  });
 }
 
 /** A command whose request goes to a silent server (`url` receives its base URL). */
@@ -322,29 +329,23 @@ function silentPoint(p: {
   hangEnv?: Record<string, string>;
   hangArgs?: string[];
 }): WaitPoint {
-  return {
-    id: p.id,
-    title: p.title,
-    holds: p.holds,
-    run: (column) =>
-      withTempHome(async (home) => {
-        await p.prepare?.(home);
-        await using silent = silentServer();
-        const setup: Setup = {
-          args: p.args,
-          env: p.env(home, silent.origin),
-          ready: () => silent.requested,
-          requests: () => silent.requests(),
-        };
-        return await observe(
-          home,
-          setup,
-          column,
-          p.hangEnv ?? REQUEST_BOUND,
-          p.hangArgs,
-        );
-      }),
-  };
+  return point(p, async (home, column) => {
+    await p.prepare?.(home);
+    await using silent = silentServer();
+    const setup: Setup = {
+      args: p.args,
+      env: p.env(home, silent.origin),
+      ready: () => silent.requested,
+      requests: () => silent.requests(),
+    };
+    return await observe(
+      home,
+      setup,
+      column,
+      p.hangEnv ?? REQUEST_BOUND,
+      p.hangArgs,
+    );
+  });
 }
 
 /** A stream that sends its first words and then nothing, without ending. */
@@ -421,28 +422,26 @@ export const WAIT_POINTS: readonly WaitPoint[] = [
     prepare: storeExpiredLogin,
     env: (home, url) => fileStore(home, { CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${url}/oauth/token` }),
   }),
-  {
+  point({
     id: "lock",
     title: "lock wait (`login token`, expired token)",
     holds: "`auth.lock` held by another process's flock",
-    run: (column) =>
-      withTempHome(async (home) => {
-        await storeExpiredLogin(home);
-        await using silent = silentServer();
-        const lockPath = `${home}/auth.lock`;
-        await Deno.writeTextFile(lockPath, "", { mode: 0o600 });
-        await using _held = await holdFlock(lockPath);
-        const setup: Setup = {
-          args: ["login", "token"],
-          env: fileStore(home, {
-            CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${silent.origin}/oauth/token`,
-          }),
-          ready: () => waitFor(() => flockWaiter(lockPath), "cdx queued on auth.lock"),
-          requests: () => silent.requests(),
-        };
-        return await observe(home, setup, column, { CDX_TEST_LOCK_WAIT_MS: "1000" });
+  }, async (home, column) => {
+    await storeExpiredLogin(home);
+    await using silent = silentServer();
+    const lockPath = `${home}/auth.lock`;
+    await Deno.writeTextFile(lockPath, "", { mode: 0o600 });
+    await using _held = await holdFlock(lockPath);
+    const setup: Setup = {
+      args: ["login", "token"],
+      env: fileStore(home, {
+        CODEX_REFRESH_TOKEN_URL_OVERRIDE: `${silent.origin}/oauth/token`,
       }),
-  },
+      ready: () => waitFor(() => flockWaiter(lockPath), "cdx queued on auth.lock"),
+      requests: () => silent.requests(),
+    };
+    return await observe(home, setup, column, { CDX_TEST_LOCK_WAIT_MS: "1000" });
+  }),
   silentPoint({
     id: "revoke",
     title: "token revocation (`logout`)",
@@ -451,60 +450,56 @@ export const WAIT_POINTS: readonly WaitPoint[] = [
     prepare: storeExpiredLogin,
     env: (home, url) => fileStore(home, { CODEX_REVOKE_TOKEN_URL_OVERRIDE: `${url}/oauth/revoke` }),
   }),
-  {
+  point({
     id: "keychain",
     title: "keychain call (`login token`, auto)",
     holds: "a `secret-tool` that never returns",
-    run: (column) =>
-      withTempHome(async (home) => {
-        await using keychain = await hungKeychain();
-        const setup: Setup = {
-          args: ["login", "token"],
-          env: {
-            CODEX_HOME: home,
-            CDX_CREDENTIALS_STORE: "auto",
-            PATH: keychain.path,
-            DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent/bus",
-          },
-          ready: () => waitFor(() => keychain.called(), "the keychain call"),
-          requests: () => 0,
-        };
-        // The keychain's own bound (3 s) is the hang column: no extra setting.
-        return await observe(home, setup, column, {});
-      }),
-  },
-  {
+  }, async (home, column) => {
+    await using keychain = await hungKeychain();
+    const setup: Setup = {
+      args: ["login", "token"],
+      env: {
+        CODEX_HOME: home,
+        CDX_CREDENTIALS_STORE: "auto",
+        PATH: keychain.path,
+        DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent/bus",
+      },
+      ready: () => waitFor(() => keychain.called(), "the keychain call"),
+      requests: () => 0,
+    };
+    // The keychain's own bound (3 s) is the hang column: no extra setting.
+    return await observe(home, setup, column, {});
+  }),
+  point({
     id: "prompt",
     title: "interactive prompt (`feedback` in a terminal)",
     holds: "a pseudo-terminal; nobody answers",
-    run: (column) =>
-      withTempHome(async (home) => {
-        const before = await snapshot(home);
-        const wait = { wait: "What kind of report?" };
-        const steps = column === "SIGINT"
-          ? [wait, { send: "\x03" }]
-          : column === "SIGTERM"
-          ? [wait, { kill: "SIGTERM" as const }]
-          : [wait, { send: "\x04" }]; // no bound: the person ends it (Ctrl-D = end of input)
-        const r = await runCdxInPty(["feedback", "--output", `${home}/report.zip`], steps, {
-          env: { CODEX_HOME: home },
-          boundSeconds: RUN_BOUND_MS / 1000,
-        });
-        if (r.timedOutWaitingFor) {
-          throw new Error(`no ${r.timedOutWaitingFor} on the terminal:\n${r.output}`);
-        }
-        const after = await snapshot(home);
-        return {
-          code: r.code,
-          stdout: "",
-          stderr: r.output.replaceAll("\r\n", "\n"),
-          exitMs: column === "hang" ? undefined : r.exitMs,
-          changes: diff(before, after),
-          requests: 0,
-          after,
-        };
-      }),
-  },
+  }, async (home, column) => {
+    const before = await snapshot(home);
+    const wait = { wait: "What kind of report?" };
+    const steps = column === "SIGINT"
+      ? [wait, { send: "\x03" }]
+      : column === "SIGTERM"
+      ? [wait, { kill: "SIGTERM" as const }]
+      : [wait, { send: "\x04" }]; // no bound: the person ends it (Ctrl-D = end of input)
+    const r = await runCdxInPty(["feedback", "--output", `${home}/report.zip`], steps, {
+      env: { CODEX_HOME: home },
+      boundSeconds: RUN_BOUND_MS / 1000,
+    });
+    if (r.timedOutWaitingFor) {
+      throw new Error(`no ${r.timedOutWaitingFor} on the terminal:\n${r.output}`);
+    }
+    const after = await snapshot(home);
+    return {
+      code: r.code,
+      stdout: "",
+      stderr: r.output.replaceAll("\r\n", "\n"),
+      exitMs: column === "hang" ? undefined : r.exitMs,
+      changes: diff(before, after),
+      requests: 0,
+      after,
+    };
+  }),
   silentPoint({
     id: "upload",
     title: "feedback upload",
@@ -515,41 +510,36 @@ export const WAIT_POINTS: readonly WaitPoint[] = [
       CDX_FEEDBACK_DSN: url.replace("://", "://key@") + "/1",
     }),
   }),
-  {
+  point({
     id: "run-stdin",
     title: "`run` reading its prompt from stdin",
     holds: "a stdin pipe that never closes",
-    run: (column) =>
-      withTempHome(async (home) => {
-        await using server = startResponsesServer([{ chunks: responseEvents(["ok"]) }]);
-        const setup: Setup = {
-          args: ["run", "summarise"],
-          env: { CODEX_HOME: home, OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseUrl },
-          openStdin: true,
-          ready: (cdx) =>
-            waitFor(() => cdx.stderr().includes("Reading additional input from stdin"), "stdin"),
-          requests: () => server.responseRequests().length,
-        };
-        return await observe(home, setup, column, {});
-      }),
-  },
-  {
+  }, async (home, column) => {
+    await using server = startResponsesServer([{ chunks: responseEvents(["ok"]) }]);
+    const setup: Setup = {
+      args: ["run", "summarise"],
+      env: { CODEX_HOME: home, OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseUrl },
+      openStdin: true,
+      ready: (cdx) =>
+        waitFor(() => cdx.stderr().includes("Reading additional input from stdin"), "stdin"),
+      requests: () => server.responseRequests().length,
+    };
+    return await observe(home, setup, column, {});
+  }),
+  point({
     id: "api-key-stdin",
     title: "`login --with-api-key` reading stdin",
     holds: "a stdin pipe that never closes",
-    run: (column) =>
-      withTempHome(async (home) => {
-        const setup: Setup = {
-          args: ["login", "--with-api-key"],
-          env: fileStore(home),
-          openStdin: true,
-          ready: (cdx) =>
-            waitFor(() => cdx.stderr().includes("Reading API key from stdin"), "stdin"),
-          requests: () => 0,
-        };
-        return await observe(home, setup, column, {});
-      }),
-  },
+  }, async (home, column) => {
+    const setup: Setup = {
+      args: ["login", "--with-api-key"],
+      env: fileStore(home),
+      openStdin: true,
+      ready: (cdx) => waitFor(() => cdx.stderr().includes("Reading API key from stdin"), "stdin"),
+      requests: () => 0,
+    };
+    return await observe(home, setup, column, {});
+  }),
   silentPoint({
     id: "model-connect",
     title: "model request: connect and first byte (`run`)",
@@ -557,20 +547,18 @@ export const WAIT_POINTS: readonly WaitPoint[] = [
     args: ["run", "hi"],
     env: (home, url) => ({ CODEX_HOME: home, OPENAI_API_KEY: KEY, OPENAI_BASE_URL: `${url}/v1` }),
   }),
-  {
+  point({
     id: "model-stream",
     title: "model stream (`run`, after the first words)",
     holds: "a stream that stops sending",
-    run: (column) =>
-      withTempHome(async (home) => {
-        await using server = startResponsesServer([stalledStream()]);
-        const setup: Setup = {
-          args: ["run", "hi"],
-          env: { CODEX_HOME: home, OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseUrl },
-          ready: (cdx) => waitFor(() => cdx.stdout().includes("partial"), "the first words"),
-          requests: () => server.responseRequests().length,
-        };
-        return await observe(home, setup, column, {}, ["--idle-timeout", "2"]);
-      }),
-  },
+  }, async (home, column) => {
+    await using server = startResponsesServer([stalledStream()]);
+    const setup: Setup = {
+      args: ["run", "hi"],
+      env: { CODEX_HOME: home, OPENAI_API_KEY: KEY, OPENAI_BASE_URL: server.baseUrl },
+      ready: (cdx) => waitFor(() => cdx.stdout().includes("partial"), "the first words"),
+      requests: () => server.responseRequests().length,
+    };
+    return await observe(home, setup, column, {}, ["--idle-timeout", "2"]);
+  }),
 ];
