@@ -17,7 +17,6 @@ import { CdxError, ExitCode } from "../errors.ts";
 import { isCancellation } from "../cancel.ts";
 import { KeyringError, KeyringUnavailableError } from "../keyring/store.ts";
 import {
-  type AuthLocation,
   FileBackend,
   KeyringBackend,
   MemoryBackend,
