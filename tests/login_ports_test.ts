@@ -30,22 +30,31 @@ function options(): LoginOptions {
   return { command: "login", noBrowser: true, store: "file" } as LoginOptions;
 }
 
-/** Holds 127.0.0.1:port (already held by someone else is just as busy). */
-function hold(port: number): Disposable {
-  try {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port });
-    return { [Symbol.dispose]: () => listener.close() };
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) return { [Symbol.dispose]: () => {} };
-    throw error;
-  }
+/**
+ * Holds 127.0.0.1:port. A port in use is first waited for (the previous
+ * step's callback server may still be closing); one that stays in use (a
+ * codex login on this machine) is just as busy.
+ */
+async function hold(port: number): Promise<Disposable> {
+  const listen = () => {
+    try {
+      return Deno.listen({ hostname: "127.0.0.1", port });
+    } catch (error) {
+      if (error instanceof Deno.errors.AddrInUse) return undefined;
+      throw error;
+    }
+  };
+  const listener = await waitFor(listen, `127.0.0.1:${port} to be free`, 10_000).catch(() =>
+    undefined
+  );
+  return { [Symbol.dispose]: () => listener?.close() };
 }
 
 Deno.test("a busy 1455 makes cdx listen on 1457 (both on codex's redirect allow-list); both busy is a clear error", async () => {
   await using home = await tempHome();
   await using fake = await startCodexAuthServer({ redirectPorts: [1455, 1457] });
   {
-    using _busy = hold(1455);
+    using _busy = await hold(1455);
     const ctx = await authContext(home.path, { env: { CDX_ISSUER: fake.url } });
     const login = runLogin(ctx, options());
     const url = await waitFor(() => authorizeUrlIn(ctx.stderr.text()), "the authorize URL");
@@ -58,8 +67,8 @@ Deno.test("a busy 1455 makes cdx listen on 1457 (both on codex's redirect allow-
   }
   await Deno.remove(`${home.path}/auth.json`);
   {
-    using _a = hold(1455);
-    using _b = hold(1457);
+    using _a = await hold(1455);
+    using _b = await hold(1457);
     const ctx = await authContext(home.path, { env: { CDX_ISSUER: fake.url } });
     await assert.rejects(runLogin(ctx, options()), (e) => {
       assert.ok(e instanceof CdxError);
